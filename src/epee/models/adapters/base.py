@@ -106,8 +106,8 @@ class BackboneAdapter(nn.Module):
         """
         return state.hidden
 
-    def pooler_module(self) -> nn.Module | None:
-        """The backbone's pretrained pooler (dense + tanh), to initialise exit poolers from."""
+    def pooler_dense(self) -> nn.Linear | None:
+        """The dense layer of the backbone's pretrained pooler (dense + tanh), to start exit poolers from."""
         return None
 
     def extra_inputs_for_forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -126,3 +126,12 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     """Index of the last real token of each row, correct for left and right padding."""
     positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
     return (positions * attention_mask.long()).argmax(dim=1)
+
+
+def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions counted over real tokens only (pads get 0, and are masked anyway).
+
+    Decoders number positions from the first *real* token, so a left-padded row sees the same
+    positions, and gives the same features, as the same row right-padded.
+    """
+    return (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)

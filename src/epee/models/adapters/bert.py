@@ -42,5 +42,6 @@ class BertLikeAdapter(BackboneAdapter):
             return masked_mean(state.hidden, state.attention_mask)
         return state.hidden[:, 0]
 
-    def pooler_module(self) -> nn.Module | None:
-        return getattr(self.backbone, "pooler", None)
+    def pooler_dense(self) -> nn.Linear | None:
+        pooler = getattr(self.backbone, "pooler", None)
+        return None if pooler is None else pooler.dense

