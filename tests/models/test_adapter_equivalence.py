@@ -1,31 +1,82 @@
 """Running every layer through the adapter must reproduce the backbone's own forward pass.
 
 This is the test that keeps adapters honest across ``transformers`` releases: tiny random
-configs, padding present, atol 1e-5.
+configs of every family, padding present, atol 1e-5.
 """
 
 import pytest
 import torch
-from transformers import AutoModel, BertConfig, RobertaConfig
+from peft import LoraConfig, get_peft_model
+from peft.tuners.lora import LoraLayer
+from transformers import (
+    AlbertConfig,
+    AutoModel,
+    BertConfig,
+    DistilBertConfig,
+    GPT2Config,
+    LlamaConfig,
+    MistralConfig,
+    MPNetConfig,
+    Qwen2Config,
+    RobertaConfig,
+    ViTConfig,
+)
 
-from epee.models.adapters import build_adapter
-
-torch.manual_seed(0)
+from epee.models.adapters import ADAPTER_CLASSES, adapter_class_for, build_adapter
+from epee.models.adapters.base import last_token_index, masked_mean
 
 TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37, vocab_size=99)
+DECODER_TOKENS = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2, max_position_embeddings=64)
 
-ENCODER_CONFIGS = {
-    "bert": BertConfig(**TINY),
-    "roberta": RobertaConfig(**TINY, pad_token_id=1, max_position_embeddings=64),
+CONFIGS = {
+    "bert": lambda: BertConfig(**TINY),
+    "roberta": lambda: RobertaConfig(**TINY, pad_token_id=1, max_position_embeddings=64),
+    # Two groups of two inner layers over three steps: group indices 0, 0, 1, as AlbertTransformer picks them.
+    "albert": lambda: AlbertConfig(**TINY, embedding_size=16, num_hidden_groups=2, inner_group_num=2),
+    "distilbert": lambda: DistilBertConfig(vocab_size=99, dim=32, n_layers=3, n_heads=4, hidden_dim=37),
+    "mpnet": lambda: MPNetConfig(**TINY, max_position_embeddings=64),
+    "gpt2": lambda: GPT2Config(
+        vocab_size=99, n_embd=32, n_layer=3, n_head=4, n_inner=37, n_positions=64, bos_token_id=1, eos_token_id=2
+    ),
+    "llama": lambda: LlamaConfig(**TINY, **DECODER_TOKENS, num_key_value_heads=2),
+    # Windows shorter than the batch's 9 tokens, so the sliding masks differ from the full one.
+    "mistral": lambda: MistralConfig(**TINY, **DECODER_TOKENS, num_key_value_heads=2, sliding_window=4),
+    "qwen2": lambda: Qwen2Config(
+        **TINY, **DECODER_TOKENS, num_key_value_heads=2, use_sliding_window=True, sliding_window=4, max_window_layers=1
+    ),
+    "vit": lambda: ViTConfig(
+        hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
+        image_size=28, patch_size=7, num_channels=1,
+    ),
 }
+EAGER_ONLY = {"mpnet"}  # MPNet's attention is hand-written; transformers offers no sdpa for it.
+IMPLEMENTATIONS = [
+    (model_type, implementation)
+    for model_type in sorted(CONFIGS)
+    for implementation in ("eager", "sdpa")
+    if not (model_type in EAGER_ONLY and implementation == "sdpa")
+]
 
 
-def _padded_text_batch(vocab_size: int, pad_id: int = 0) -> dict[str, torch.Tensor]:
-    input_ids = torch.randint(3, vocab_size, (4, 9))
+def _build(model_type: str, attn_implementation: str | None = None):
+    torch.manual_seed(0)
+    config = CONFIGS[model_type]()
+    implementation = attn_implementation or ("eager" if model_type in EAGER_ONLY else "sdpa")
+    backbone = AutoModel.from_config(config, attn_implementation=implementation).eval()
+    return backbone, build_adapter(backbone)
+
+
+def _inputs(config) -> dict[str, torch.Tensor]:
+    """Four rows; text rows are right-padded to 9 tokens with lengths 9, 5, 7, 2."""
+    generator = torch.Generator().manual_seed(1)
+    if config.model_type == "vit":
+        shape = (4, config.num_channels, config.image_size, config.image_size)
+        return {"pixel_values": torch.randn(shape, generator=generator)}
+    input_ids = torch.randint(3, config.vocab_size, (4, 9), generator=generator)
     attention_mask = torch.ones_like(input_ids)
     for row, length in enumerate([9, 5, 7, 2]):
         attention_mask[row, length:] = 0
-        input_ids[row, length:] = pad_id
+        input_ids[row, length:] = config.pad_token_id or 0
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
@@ -33,41 +84,92 @@ def _run_all_layers(adapter, inputs):
     state = adapter.embed(inputs)
     for index in range(adapter.num_layers):
         state = adapter.run_layer(index, state)
-    return adapter.output_hidden(state)
+    return state
 
 
-@pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
-@pytest.mark.parametrize("model_type", sorted(ENCODER_CONFIGS))
-def test_encoder_layer_loop_reproduces_forward(model_type, attn_implementation):
-    config = ENCODER_CONFIGS[model_type]
-    config._attn_implementation = attn_implementation
-    backbone = AutoModel.from_config(config).eval()
-    adapter = build_adapter(backbone)
-    inputs = _padded_text_batch(config.vocab_size, pad_id=config.pad_token_id or 0)
+def _assert_reproduces_forward(backbone, adapter, inputs):
     with torch.no_grad():
-        expected = backbone(**inputs).last_hidden_state
-        actual = _run_all_layers(adapter, inputs)
-    real = inputs["attention_mask"].bool()
+        expected = backbone(**inputs, **adapter.extra_inputs_for_forward(inputs)).last_hidden_state
+        state = _run_all_layers(adapter, inputs)
+        actual = adapter.output_hidden(state)
+    real = state.attention_mask.bool()
     torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=0)
 
 
-def test_selecting_rows_equals_running_them_alone():
-    backbone = AutoModel.from_config(ENCODER_CONFIGS["bert"]).eval()
-    adapter = build_adapter(backbone)
-    inputs = _padded_text_batch(99)
+@pytest.mark.parametrize(("model_type", "attn_implementation"), IMPLEMENTATIONS)
+def test_layer_loop_reproduces_forward(model_type, attn_implementation):
+    backbone, adapter = _build(model_type, attn_implementation)
+    _assert_reproduces_forward(backbone, adapter, _inputs(backbone.config))
+
+
+POOLINGS = [
+    (model_type, pooling)
+    for model_type in sorted(CONFIGS)
+    for pooling in adapter_class_for(CONFIGS[model_type]().model_type).pooling_modes
+]
+
+
+@pytest.mark.parametrize(("model_type", "pooling"), POOLINGS)
+def test_last_exit_pools_the_backbone_output(model_type, pooling):
+    """The deepest exit reads what a head on ``last_hidden_state`` would read (final norm included)."""
+    backbone, _ = _build(model_type)
+    adapter = build_adapter(backbone, pooling=pooling)
+    inputs = _inputs(backbone.config)
+    with torch.no_grad():
+        output = backbone(**inputs, **adapter.extra_inputs_for_forward(inputs)).last_hidden_state
+        state = _run_all_layers(adapter, inputs)
+        pooled = adapter.pool(state)
+    if pooling == "cls":
+        expected = output[:, 0]
+    elif pooling == "mean":
+        expected = masked_mean(output, state.attention_mask)
+    else:
+        expected = output[torch.arange(len(output)), last_token_index(state.attention_mask)]
+    torch.testing.assert_close(pooled, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("model_type", sorted(CONFIGS))
+def test_selecting_rows_equals_running_them_alone(model_type):
+    backbone, adapter = _build(model_type)
+    inputs = _inputs(backbone.config)
     rows = torch.tensor([1, 3])
     with torch.no_grad():
-        state = adapter.embed(inputs)
-        state = adapter.run_layer(0, state).select(rows)
+        state = adapter.run_layer(0, adapter.embed(inputs)).select(rows)
         for index in range(1, adapter.num_layers):
             state = adapter.run_layer(index, state)
         alone = _run_all_layers(adapter, {name: value[rows] for name, value in inputs.items()})
-    torch.testing.assert_close(adapter.pool(state), alone[:, 0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(adapter.pool(state), adapter.pool(alone), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("model_type", sorted(CONFIGS))
+def test_lora_targets_sit_on_the_adapter_path(model_type):
+    """Every default LoRA target exists, and the adapted modules are the ones the layer loop runs."""
+    backbone, adapter = _build(model_type)
+    inputs = _inputs(backbone.config)
+    with torch.no_grad():
+        before = adapter.output_hidden(_run_all_layers(adapter, inputs))
+    # Random (not zero) LoRA B matrices, so the adapted model computes something different.
+    lora = LoraConfig(r=2, target_modules=list(adapter.lora_target_modules), init_lora_weights=False)
+    get_peft_model(backbone, lora)
+    adapted = {name.rsplit(".", 1)[-1] for name, module in backbone.named_modules() if isinstance(module, LoraLayer)}
+    assert adapted == set(adapter.lora_target_modules)
+    _assert_reproduces_forward(backbone, adapter, inputs)
+    with torch.no_grad():
+        after = adapter.output_hidden(_run_all_layers(adapter, inputs))
+    assert (after - before).abs().max() > 1e-3
+
+
+def test_every_family_has_a_tested_model_type():
+    tested = {CONFIGS[model_type]().model_type for model_type in CONFIGS}
+    for adapter_class in ADAPTER_CLASSES:
+        assert tested & set(adapter_class.model_types), adapter_class.family
 
 
 def test_unsupported_architecture_names_the_supported_families():
     from transformers import T5Config
 
     backbone = AutoModel.from_config(T5Config(d_model=16, num_layers=1, num_heads=2, d_ff=8, d_kv=8))
-    with pytest.raises(ValueError, match=r"not supported; supported families are: BERT"):
+    with pytest.raises(ValueError, match=r"not supported; supported families are: BERT") as error:
         build_adapter(backbone)
+    for adapter_class in ADAPTER_CLASSES:
+        assert adapter_class.family in str(error.value)

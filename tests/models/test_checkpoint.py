@@ -52,8 +52,13 @@ def test_lora_round_trip_keeps_heads_and_adapter(tmp_path):
     loaded = MultiExitModel.from_pretrained(tmp_path / "ck")
     with torch.no_grad():
         assert torch.equal(model(_batch(model)), loaded(_batch(loaded)))
-    assert loaded.config.peft == {"method": "lora", "r": 8, "alpha": 8, "dropout": 0.1,
-                                  "target_modules": ["query", "key", "value"]}
+    assert loaded.config.peft == {
+        "method": "lora",
+        "r": 8,
+        "alpha": 8,
+        "dropout": 0.1,
+        "target_modules": ["query", "key", "value"],
+    }
 
 
 def test_merging_lora_keeps_logits(tmp_path):

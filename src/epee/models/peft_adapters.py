@@ -45,7 +45,9 @@ def inject(backbone: nn.Module, settings: dict[str, Any]) -> None:
     except ValueError as error:  # peft's NoMatchingPeftModuleError is a ValueError
         if "not found in the base model" not in str(error):
             raise
-        names = sorted({name.rsplit(".", 1)[-1] for name, module in backbone.named_modules() if isinstance(module, nn.Linear)})
+        names = sorted(
+            {name.rsplit(".", 1)[-1] for name, module in backbone.named_modules() if isinstance(module, nn.Linear)}
+        )
         raise ValueError(
             f"The {settings['method']} target modules {list(settings['target_modules'])} match no module of this "
             f"backbone; its linear layers are named {names}."

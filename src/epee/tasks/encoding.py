@@ -37,16 +37,20 @@ class TextEncoder:
         self.max_length = max_length
         self.truncation = truncation
 
-    def encode_texts(self, texts: Sequence[str], pairs: Sequence[str | None] | None = None) -> list[dict[str, list[int]]]:
+    def encode_texts(
+        self, texts: Sequence[str], pairs: Sequence[str | None] | None = None
+    ) -> list[dict[str, list[int]]]:
         if pairs is not None and any(pair is not None for pair in pairs):
             if self.truncation != "head":
                 raise ValueError("head_tail truncation applies to single texts; use truncation='head' for text pairs.")
-            encoded = self.tokenizer(list(texts), [pair or "" for pair in pairs], truncation=True, max_length=self.max_length)
+            encoded = self.tokenizer(
+                list(texts), [pair or "" for pair in pairs], truncation=True, max_length=self.max_length
+            )
         elif self.truncation == "head":
             encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
         else:
             return [self._head_tail(text) for text in texts]
-        return [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
+        return [dict(zip(encoded.keys(), values, strict=True)) for values in zip(*encoded.values(), strict=True)]
 
     def _head_tail(self, text: str) -> dict[str, list[int]]:
         """Cut the text at token boundaries (via character offsets), then tokenise it as usual,

@@ -63,7 +63,9 @@ class JointExitLoss:
         flat = exit_logits.reshape(num_exits * batch, num_labels)
         if self.multi_label:
             repeated = targets.repeat(num_exits, 1)
-            per_item = F.binary_cross_entropy_with_logits(flat, repeated, pos_weight=self.class_weights, reduction="none")
+            per_item = F.binary_cross_entropy_with_logits(
+                flat, repeated, pos_weight=self.class_weights, reduction="none"
+            )
             per_exit = per_item.mean(dim=1).reshape(num_exits, batch).mean(dim=1)
         else:
             per_item = F.cross_entropy(flat, targets.repeat(num_exits), weight=self.class_weights, reduction="none")

@@ -101,9 +101,18 @@ def train(
         optimizer, scheduler = _optimizer(model, settings, len(train_split), freeze_backbone)
         for epoch in range(1, settings.epochs + 1):
             epoch_start = time.monotonic()
-            train_loss = _train_epoch(model, encoder, train_split, settings, loss_fn, optimizer, scheduler, budget,
-                                      seed=settings.seed + 1000 * stage_number + epoch,
-                                      description=f"stage {stage_number} epoch {epoch}/{settings.epochs}")
+            train_loss = _train_epoch(
+                model,
+                encoder,
+                train_split,
+                settings,
+                loss_fn,
+                optimizer,
+                scheduler,
+                budget,
+                seed=settings.seed + 1000 * stage_number + epoch,
+                description=f"stage {stage_number} epoch {epoch}/{settings.epochs}",
+            )
             dev_metrics = None
             if dev_split is not None:
                 dev_logits = collect_exit_logits(model, encoder, dev_split, batch_size=settings.eval_batch_size)
@@ -112,7 +121,9 @@ def train(
                 if score > best_score:
                     best_score, best_state = score, _trainable_state(model)
                     history.best_epoch = len(history.epochs)
-            history.epochs.append(EpochRecord(stage_number, epoch, train_loss, dev_metrics, time.monotonic() - epoch_start))
+            history.epochs.append(
+                EpochRecord(stage_number, epoch, train_loss, dev_metrics, time.monotonic() - epoch_start)
+            )
             logger.info("stage %d epoch %d: loss %.4f, dev per exit %s", stage_number, epoch, train_loss, dev_metrics)
             history.stopped_by = budget.exhausted()
             if history.stopped_by:

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from transformers import PreTrainedModel
 
+from epee.models.adapters.albert import AlbertAdapter
 from epee.models.adapters.base import BackboneAdapter, LayerState
 from epee.models.adapters.bert import BertLikeAdapter
+from epee.models.adapters.distilbert import DistilBertAdapter
+from epee.models.adapters.gpt2 import GPT2Adapter
+from epee.models.adapters.llama import LlamaLikeAdapter
+from epee.models.adapters.mpnet import MPNetAdapter
+from epee.models.adapters.vit import ViTAdapter
 
-ADAPTER_CLASSES: tuple[type[BackboneAdapter], ...] = (BertLikeAdapter,)
+ADAPTER_CLASSES: tuple[type[BackboneAdapter], ...] = (
+    BertLikeAdapter,
+    AlbertAdapter,
+    DistilBertAdapter,
+    MPNetAdapter,
+    GPT2Adapter,
+    LlamaLikeAdapter,
+    ViTAdapter,
+)
 
 
 def adapter_class_for(model_type: str) -> type[BackboneAdapter]:
