@@ -119,7 +119,10 @@ class MultiExitModel(nn.Module):
         self.config.peft = settings
 
     def merge_peft(self) -> None:
-        """Fold adapter weights into the backbone for fast inference (the model can no longer be saved as an adapter)."""
+        """Fold adapter weights into the backbone for fast inference.
+
+        The model then saves as a full checkpoint, no longer as a small adapter.
+        """
         if self.config.peft is None:
             return
         peft_adapters.merge_into_backbone(self.backbone)
