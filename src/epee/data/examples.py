@@ -1,0 +1,121 @@
+"""The records every reader produces, and the checks that keep a bad file from reaching training.
+
+Readers differ in formats; everything after them sees only :class:`Example` (text, optional pair,
+labels as names) or :class:`ImageExample`, bundled in a validated :class:`Dataset`. Labels stay
+names here, not ids: the fixed ``label_names`` order of the dataset is what turns them into ids later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TASKS = ("single_label", "multi_label")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One text (or text pair) with its label names.
+
+    ``labels`` holds exactly one name for single-label tasks and zero or more for multi-label tasks.
+    ``group`` ties examples that are scored together, e.g. the PMID of a HoC sentence, because
+    BLURB scores HoC per abstract.
+    """
+
+    text: str
+    labels: tuple[str, ...]
+    text_pair: str | None = None
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        # Accept any sequence of names (a list from JSON, say) but store an immutable tuple.
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+
+@dataclass(frozen=True, eq=False)
+class ImageExample:
+    """One grayscale image ``[height, width]`` (uint8) with its label names."""
+
+    image: np.ndarray = field(repr=False)
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if self.image.ndim != 2 or self.image.dtype != np.uint8:
+            raise ValueError(
+                f"An image example needs a 2-D uint8 array [height, width], got shape {self.image.shape} "
+                f"and dtype {self.image.dtype}."
+            )
+
+
+AnyExample = Example | ImageExample
+
+
+@dataclass
+class Dataset:
+    """The splits of one task, their fixed label order and the metric the task is judged by.
+
+    ``negative_label`` is the "no relation" class that micro-F1 leaves out (ChemProt's ``False``,
+    DDI's ``DDI-false``). ``special_tokens`` are marker strings that readers inserted into the text
+    and that a tokenizer must learn as whole tokens (see :mod:`epee.tasks.markers`).
+    Construction validates everything, so a dataset that exists is one a model can train on.
+    """
+
+    name: str
+    task: str
+    label_names: list[str]
+    train: list[AnyExample]
+    dev: list[AnyExample] | None
+    test: list[AnyExample] | None
+    metric: str
+    negative_label: str | None = None
+    special_tokens: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"Dataset {self.name!r} has task {self.task!r}; choose one of {TASKS}.")
+        if len(set(self.label_names)) < 2:
+            raise ValueError(
+                f"Dataset {self.name!r} has fewer than 2 classes ({self.label_names}); a classifier needs at least two."
+            )
+        if len(set(self.label_names)) != len(self.label_names):
+            raise ValueError(f"Dataset {self.name!r} lists a label twice in label_names {self.label_names}.")
+        if self.negative_label is not None and self.negative_label not in self.label_names:
+            raise ValueError(
+                f"Negative label {self.negative_label!r} of dataset {self.name!r} is not among its labels "
+                f"{self.label_names}."
+            )
+        if not self.train:
+            raise ValueError(f"Dataset {self.name!r} has an empty train split.")
+        self._check_split("train", self.train, allowed=set(self.label_names))
+        seen_in_train = {label for example in self.train for label in example.labels}
+        for split_name in ("dev", "test"):
+            self._check_split(split_name, getattr(self, split_name) or [], allowed=seen_in_train)
+
+    def splits(self) -> dict[str, list[AnyExample]]:
+        """The splits that exist, by name, in the order train, dev, test."""
+        named = {"train": self.train, "dev": self.dev, "test": self.test}
+        return {name: examples for name, examples in named.items() if examples is not None}
+
+    def _check_split(self, split_name: str, examples: Sequence[AnyExample], allowed: set[str]) -> None:
+        """Texts present, one label per single-label example, every label in ``allowed``
+        (``label_names`` for train; the labels seen in train for dev and test)."""
+        for position, example in enumerate(examples):
+            where = f"Example {position} of the {split_name} split of dataset {self.name!r}"
+            if isinstance(example, Example) and not example.text.strip():
+                raise ValueError(f"{where} has an empty text.")
+            if self.task == "single_label" and len(example.labels) != 1:
+                raise ValueError(
+                    f"{where} has {len(example.labels)} labels {example.labels}, but the task is single-label."
+                )
+            for label in example.labels:
+                if label in allowed:
+                    continue
+                if split_name == "train":
+                    raise ValueError(f"{where} has label {label!r}, which is not among the labels {self.label_names}.")
+                raise ValueError(
+                    f"Label {label!r} appears in the {split_name} split of dataset {self.name!r} but never in train, "
+                    f"so no model can learn it (if train was subsampled with max_examples, keep more)."
+                )

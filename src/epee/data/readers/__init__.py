@@ -1,0 +1,1 @@
+"""One reader per benchmark, each turning the files as distributed into a validated Dataset."""

@@ -1,0 +1,71 @@
+"""A dataset from the user's own CSV/TSV/JSON files, for ``epee train --data FILE``.
+
+Choices a benchmark reader would fix per corpus are made here from the data:
+
+* the task is multi-label when ``label_separator`` is given or a JSON label is a list;
+* ``label_names`` are the labels seen in train, sorted, so the same files always give the same ids;
+* without a dev file, dev is a seeded, stratified ``dev_fraction`` (0.1) of train;
+* the metric is macro-F1 for single-label tasks (accuracy hides a model that only predicts the
+  majority class), micro-F1 over positive classes when a ``negative_label`` is named, and
+  micro-F1 over all (example, label) cells for multi-label tasks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from epee.data.examples import Dataset, Example
+from epee.data.sampling import stratified_split
+from epee.data.tabular import read_table
+
+
+def dataset_from_files(
+    train_path: str | Path,
+    *,
+    dev_path: str | Path | None = None,
+    test_path: str | Path | None = None,
+    format: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    text_pair_column: str | None = None,
+    label_separator: str | None = None,
+    group_column: str | None = None,
+    negative_label: str | None = None,
+    metric: str | None = None,
+    dev_fraction: float = 0.1,
+    seed: int = 0,
+) -> Dataset:
+    """Read train (and optional dev/test) tables with the same columns into a validated Dataset."""
+
+    def read(path: str | Path) -> list[Example]:
+        return read_table(
+            path,
+            format=format,
+            text_column=text_column,
+            label_column=label_column,
+            text_pair_column=text_pair_column,
+            label_separator=label_separator,
+            group_column=group_column,
+        )
+
+    train = read(train_path)
+    if dev_path is not None:
+        dev = read(dev_path)
+    else:
+        train, dev = stratified_split(train, dev_fraction, seed=seed)
+    multi_label = label_separator is not None or any(len(example.labels) != 1 for example in train)
+    if metric is None:
+        if multi_label:
+            metric = "multilabel_micro_f1"
+        else:
+            metric = "macro_f1" if negative_label is None else "micro_f1_excluding_negative"
+    return Dataset(
+        name=Path(train_path).stem,
+        task="multi_label" if multi_label else "single_label",
+        label_names=sorted({label for example in train for label in example.labels}),
+        train=train,
+        dev=dev,
+        test=read(test_path) if test_path is not None else None,
+        metric=metric,
+        negative_label=negative_label,
+    )

@@ -1,0 +1,165 @@
+"""Task metrics as each benchmark defines them, on class ids or 0/1 label matrices.
+
+All metrics return fractions in [0, 1]. Single-label predictions and labels are class ids
+``[examples]``; multi-label ones are 0/1 matrices ``[examples, labels]``, both in the dataset's
+``label_names`` order. :func:`metric_for` picks a dataset's headline metric, which calibration
+uses to score every exit policy.
+
+The benchmark conventions implemented here:
+
+* ChemProt and DDI: micro-F1 over the positive relation classes only (:func:`micro_f1_excluding`).
+  A "no relation" prediction for a true relation counts as a false negative, a relation predicted
+  for a "no relation" pair as a false positive, and the negative class earns no true positives.
+* HoC: BLURB scores abstracts, not sentences. :func:`hoc_abstract_f1` ORs the sentence label
+  vectors of each PMID and takes micro-F1 over the (abstract x hallmark) matrix. This is what the
+  BLURB leaderboard reports for HoC (micro-F1, Gu et al. 2021), as computed by the evaluation
+  script used for published BLURB numbers (``eval_hoc`` in LinkBERT's ``utils_hoc.py``: pooled
+  TP / predicted / gold counts over all abstract-label cells). It is not a macro average, so a
+  rare hallmark weighs less than in :func:`multilabel_macro_f1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+from epee.data.examples import Dataset
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of examples whose class id is right."""
+    predictions, labels = _class_ids(predictions, labels)
+    return float(accuracy_score(labels, predictions))
+
+
+def macro_f1(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Unweighted mean of per-class F1 over the classes that occur in labels or predictions.
+
+    The headline metric for imbalanced clinical labels: a model that predicts only the majority
+    class scores high accuracy but low macro-F1.
+    """
+    predictions, labels = _class_ids(predictions, labels)
+    return float(f1_score(labels, predictions, average="macro", zero_division=0))
+
+
+def micro_f1_excluding(predictions: np.ndarray, labels: np.ndarray, negative: int) -> float:
+    """Micro-F1 over every class except ``negative`` (the ChemProt / DDI standard)."""
+    predictions, labels = _class_ids(predictions, labels)
+    positives = np.setdiff1d(np.union1d(predictions, labels), [negative])
+    if positives.size == 0:
+        return 0.0
+    return float(f1_score(labels, predictions, labels=positives, average="micro", zero_division=0))
+
+
+def multilabel_micro_f1(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """F1 of the pooled true/false positive and false negative counts over all (example, label) cells."""
+    predictions, labels = _label_matrices(predictions, labels)
+    return float(f1_score(labels, predictions, average="micro", zero_division=0))
+
+
+def multilabel_macro_f1(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Mean per-label F1; a label absent from both labels and predictions counts as 0."""
+    predictions, labels = _label_matrices(predictions, labels)
+    return float(f1_score(labels, predictions, average="macro", zero_division=0))
+
+
+def hoc_abstract_f1(predictions: np.ndarray, labels: np.ndarray, groups: Sequence[str]) -> float:
+    """BLURB's HoC score: OR the sentence vectors of each group (PMID), then micro-F1 over abstracts."""
+    predictions, labels = _label_matrices(predictions, labels)
+    if len(groups) != len(labels):
+        raise ValueError(f"Got {len(groups)} groups for {len(labels)} examples; give one group (PMID) per sentence.")
+    return multilabel_micro_f1(_or_by_group(predictions, groups), _or_by_group(labels, groups))
+
+
+def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve for a binary task (MedMNIST reports it beside accuracy).
+
+    ``scores`` are probabilities of class 1, ``[examples]``, or class probabilities ``[examples, 2]``.
+    AUC needs scores: on hard class ids it degrades to balanced accuracy.
+    """
+    scores = np.asarray(scores, dtype=float)
+    labels = np.asarray(labels)
+    if scores.ndim == 2:
+        if scores.shape[1] != 2:
+            raise ValueError(f"Binary AUC needs scores of shape [examples] or [examples, 2], got {scores.shape}.")
+        scores = scores[:, 1]
+    if scores.shape != labels.shape:
+        raise ValueError(f"Got {scores.shape[0]} scores for {labels.shape[0]} labels; they must match one to one.")
+    if np.unique(labels).size != 2:
+        raise ValueError(f"Binary AUC needs both classes among the labels, got only {np.unique(labels).tolist()}.")
+    return float(roc_auc_score(labels, scores))
+
+
+def metric_for(dataset: Dataset, split: str = "dev") -> Metric:
+    """The headline metric of ``dataset`` as ``metric(predictions, labels) -> float``.
+
+    ``split`` matters only for group-level metrics (HoC), whose groups come from that split, so
+    the returned function expects predictions for exactly that split's examples in order.
+    """
+    name = dataset.metric
+    if name == "micro_f1_excluding_negative":
+        if dataset.negative_label is None:
+            raise ValueError(f"Dataset {dataset.name!r} uses {name!r} but names no negative_label.")
+        negative = dataset.label_names.index(dataset.negative_label)
+        return lambda predictions, labels: micro_f1_excluding(predictions, labels, negative)
+    if name == "hoc_abstract_f1":
+        examples = dataset.splits().get(split)
+        if examples is None:
+            raise ValueError(f"Dataset {dataset.name!r} has no {split!r} split to take the HoC groups from.")
+        groups = [example.group for example in examples]
+        if any(group is None for group in groups):
+            raise ValueError(
+                f"Every example of the {split} split of {dataset.name!r} needs a group (PMID) for {name!r}."
+            )
+        return lambda predictions, labels: hoc_abstract_f1(predictions, labels, groups)
+    if name in SIMPLE_METRICS:
+        return SIMPLE_METRICS[name]
+    known = sorted([*SIMPLE_METRICS, "micro_f1_excluding_negative", "hoc_abstract_f1"])
+    raise ValueError(f"Dataset {dataset.name!r} names an unknown metric {name!r}; known metrics are {known}.")
+
+
+SIMPLE_METRICS: dict[str, Metric] = {
+    "accuracy": accuracy,
+    "macro_f1": macro_f1,
+    "multilabel_micro_f1": multilabel_micro_f1,
+    "multilabel_macro_f1": multilabel_macro_f1,
+}
+"""Metrics that need nothing but predictions and labels, by the names datasets use."""
+
+
+def _class_ids(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.ndim != 1 or labels.ndim != 1:
+        raise ValueError(
+            f"Single-label metrics take class ids of shape [examples]; got predictions {predictions.shape} "
+            f"and labels {labels.shape}."
+        )
+    if predictions.shape != labels.shape:
+        raise ValueError(f"Got {len(predictions)} predictions for {len(labels)} labels; they must match one to one.")
+    if labels.size == 0:
+        raise ValueError("A metric needs at least one example, got none.")
+    return predictions, labels
+
+
+def _label_matrices(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.ndim != 2 or predictions.shape != labels.shape:
+        raise ValueError(
+            f"Multi-label metrics take 0/1 matrices [examples, labels] of equal shape; got predictions "
+            f"{predictions.shape} and labels {labels.shape}."
+        )
+    if labels.shape[0] == 0:
+        raise ValueError("A metric needs at least one example, got none.")
+    return predictions.astype(bool).astype(int), labels.astype(bool).astype(int)
+
+
+def _or_by_group(matrix: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """``[groups, labels]``: a label is on for a group when any of its rows has it."""
+    _, group_ids = np.unique(np.asarray(groups), return_inverse=True)
+    aggregated = np.zeros((group_ids.max() + 1, matrix.shape[1]), dtype=bool)
+    np.logical_or.at(aggregated, group_ids.ravel(), matrix.astype(bool))
+    return aggregated.astype(int)
