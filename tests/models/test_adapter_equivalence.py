@@ -45,8 +45,13 @@ CONFIGS = {
         **TINY, **DECODER_TOKENS, num_key_value_heads=2, use_sliding_window=True, sliding_window=4, max_window_layers=1
     ),
     "vit": lambda: ViTConfig(
-        hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
-        image_size=28, patch_size=7, num_channels=1,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=37,
+        image_size=28,
+        patch_size=7,
+        num_channels=1,
     ),
 }
 EAGER_ONLY = {"mpnet"}  # MPNet's attention is hand-written; transformers offers no sdpa for it.
@@ -58,11 +63,25 @@ IMPLEMENTATIONS = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from intra-op threads, which only contend on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _build(model_type: str, attn_implementation: str | None = None):
     torch.manual_seed(0)
     config = CONFIGS[model_type]()
     implementation = attn_implementation or ("eager" if model_type in EAGER_ONLY else "sdpa")
     backbone = AutoModel.from_config(config, attn_implementation=implementation).eval()
+    # Norms start as identities (weight 1, bias 0), under which a norm applied twice, or one
+    # missing a bias, goes unseen: perturb every parameter so they all matter.
+    with torch.no_grad():
+        for parameter in backbone.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
     return backbone, build_adapter(backbone)
 
 
@@ -126,6 +145,23 @@ def test_last_exit_pools_the_backbone_output(model_type, pooling):
     else:
         expected = output[torch.arange(len(output)), last_token_index(state.attention_mask)]
     torch.testing.assert_close(pooled, expected, atol=1e-5, rtol=0)
+    # What the plain-model timing reads from ``forward``'s output: the final norm is already applied there.
+    torch.testing.assert_close(
+        adapter.pool_forward_output(output, inputs.get("attention_mask")), expected, atol=1e-5, rtol=0
+    )
+
+
+@pytest.mark.parametrize("model_type", sorted(CONFIGS))
+def test_pooler_dense_is_the_backbones_own_pooler(model_type):
+    """Exit poolers start from ``pooler_dense``: with tanh on [CLS] it must give ``pooler_output``."""
+    backbone, adapter = _build(model_type)
+    dense = adapter.pooler_dense()
+    assert (dense is not None) == adapter.has_pretrained_pooler
+    if dense is not None:
+        with torch.no_grad():
+            output = backbone(**_inputs(backbone.config))
+            pooled = torch.tanh(dense(output.last_hidden_state[:, 0]))
+        torch.testing.assert_close(pooled, output.pooler_output, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
@@ -157,6 +193,13 @@ def test_lora_targets_sit_on_the_adapter_path(model_type):
     with torch.no_grad():
         after = adapter.output_hidden(_run_all_layers(adapter, inputs))
     assert (after - before).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("model_type", sorted(CONFIGS))
+def test_sizes_are_read_through_the_config(model_type):
+    """DistilBERT (``dim``, ``n_layers``) and GPT-2 (``n_embd``, ``n_layer``) name them differently."""
+    _, adapter = _build(model_type)
+    assert (adapter.num_layers, adapter.hidden_size) == (3, 32)
 
 
 def test_every_family_has_a_tested_model_type():

@@ -29,12 +29,8 @@ def adapter_class_for(model_type: str) -> type[BackboneAdapter]:
     for adapter_class in ADAPTER_CLASSES:
         if model_type in adapter_class.model_types:
             return adapter_class
-    supported = ", ".join(
-        f"{cls.family} ({', '.join(cls.model_types)})" for cls in ADAPTER_CLASSES
-    )
-    raise ValueError(
-        f"Backbone architecture {model_type!r} is not supported; supported families are: {supported}."
-    )
+    supported = ", ".join(f"{cls.family} ({', '.join(cls.model_types)})" for cls in ADAPTER_CLASSES)
+    raise ValueError(f"Backbone architecture {model_type!r} is not supported; supported families are: {supported}.")
 
 
 def build_adapter(backbone: PreTrainedModel, pooling: str | None = None) -> BackboneAdapter:

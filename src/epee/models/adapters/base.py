@@ -106,6 +106,15 @@ class BackboneAdapter(nn.Module):
         """
         return state.hidden
 
+    def pool_forward_output(self, last_hidden_state: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """Exit features from the backbone's own ``forward`` output (for timing the plain model).
+
+        Families whose :meth:`pool` applies a final norm override this: ``forward`` applied it already.
+        """
+        if attention_mask is None:
+            attention_mask = torch.ones(last_hidden_state.shape[:2], dtype=torch.long, device=last_hidden_state.device)
+        return self.pool(LayerState(hidden=last_hidden_state, attention_mask=attention_mask))
+
     def pooler_dense(self) -> nn.Linear | None:
         """The dense layer of the backbone's pretrained pooler (dense + tanh), to start exit poolers from."""
         return None
