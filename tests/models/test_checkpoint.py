@@ -164,3 +164,9 @@ def test_real_minilm_adapter_reproduces_forward():
         expected = backbone(**inputs).last_hidden_state
     real = inputs["attention_mask"].bool()
     torch.testing.assert_close(adapter.output_hidden(state)[real], expected[real], atol=1e-5, rtol=0)
+
+
+def test_sentence_transformers_backbone_defaults_to_its_declared_pooling():
+    model = MultiExitModel.from_backbone("minilm", label_names=["a", "b"])
+    assert model.config.pooling == "mean" and model.config.backbone == "sentence-transformers/all-MiniLM-L6-v2"
+    assert MultiExitModel.from_backbone("minilm", label_names=["a", "b"], pooling="cls").config.pooling == "cls"

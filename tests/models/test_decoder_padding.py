@@ -2,31 +2,13 @@
 
 import pytest
 import torch
-from transformers import AutoModel, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
+from transformers import AutoModel
 
 from epee.models.adapters import build_adapter
 from epee.models.adapters.base import last_token_index, position_ids_from_mask
+from tests.tiny_configs import CONFIGS
 
-TINY = dict(
-    hidden_size=32,
-    num_hidden_layers=3,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    intermediate_size=37,
-    vocab_size=99,
-    pad_token_id=0,
-    bos_token_id=1,
-    eos_token_id=2,
-    max_position_embeddings=64,
-)
-DECODER_CONFIGS = {
-    "gpt2": lambda: GPT2Config(
-        vocab_size=99, n_embd=32, n_layer=3, n_head=4, n_inner=37, n_positions=64, bos_token_id=1, eos_token_id=2
-    ),
-    "llama": lambda: LlamaConfig(**TINY),
-    "mistral": lambda: MistralConfig(**TINY, sliding_window=4),
-    "qwen2": lambda: Qwen2Config(**TINY, use_sliding_window=True, sliding_window=4, max_window_layers=1),
-}
+DECODER_CONFIGS = {name: CONFIGS[name] for name in ("gpt2", "llama", "mistral", "qwen2")}
 LENGTHS = [9, 5, 7, 2]
 
 

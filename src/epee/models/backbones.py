@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
@@ -15,7 +16,6 @@ BUNDLED_ALIASES = {
     "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
 }
-DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def resolve_backbone(reference: str) -> str:
@@ -64,3 +64,19 @@ def load_tokenizer(reference: str):
 
 def load_backbone_config(reference: str):
     return AutoConfig.from_pretrained(resolve_backbone(reference))
+
+
+def declared_pooling(reference: str) -> str | None:
+    """The pooling a sentence-transformers checkpoint was trained with (``1_Pooling/config.json``).
+
+    all-MiniLM-L6-v2 was trained to be read by mean pooling, not through [CLS]; exits read it the same way.
+    """
+    config_path = Path(resolve_backbone(reference)) / "1_Pooling" / "config.json"
+    if not config_path.is_file():
+        return None
+    modes = json.loads(config_path.read_text())
+    if modes.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if modes.get("pooling_mode_cls_token"):
+        return "cls"
+    return None

@@ -16,7 +16,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 
 from epee.models import peft_adapters
 from epee.models.adapters import BackboneAdapter, adapter_class_for, build_adapter
-from epee.models.backbones import canonical_reference, load_backbone, load_tokenizer
+from epee.models.backbones import canonical_reference, declared_pooling, load_backbone, load_tokenizer
 from epee.models.config import MultiExitConfig
 from epee.models.heads import ExitHeads
 
@@ -77,6 +77,8 @@ class MultiExitModel(nn.Module):
         if isinstance(backbone, str):
             reference = canonical_reference(backbone)
             model = load_backbone(backbone)
+            if settings.get("pooling") is None:
+                settings["pooling"] = declared_pooling(backbone)
             tokenizer = tokenizer if tokenizer is not None else load_tokenizer(backbone)
         else:
             reference, model = backbone.config.name_or_path or backbone.config.model_type, backbone
