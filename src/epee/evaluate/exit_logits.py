@@ -8,17 +8,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from epee.calibrate import predictions_from_logits
 from epee.models import MultiExitModel
 from epee.tasks.encoding import EncodedSplit, batch_indices
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
-
-
-def predictions_from_logits(logits: torch.Tensor, multi_label: bool) -> torch.Tensor:
-    """Class ids (argmax) for single-label; a 0/1 matrix (sigmoid >= 0.5, i.e. logit >= 0) for multi-label."""
-    if multi_label:
-        return (logits >= 0).long()
-    return logits.argmax(dim=-1)
 
 
 @torch.inference_mode()
@@ -38,4 +32,4 @@ def collect_exit_logits(
 def per_exit_metric(exit_logits: torch.Tensor, labels: torch.Tensor, metric: Metric, multi_label: bool) -> list[float]:
     """The task metric of each exit on its own (the "overthinking" curve)."""
     gold = labels.numpy()
-    return [float(metric(predictions_from_logits(logits, multi_label).numpy(), gold)) for logits in exit_logits]
+    return [float(metric(predictions_from_logits(logits, multi_label), gold)) for logits in exit_logits]

@@ -1,0 +1,69 @@
+"""Calibrating a trained model: cache all-exit logits on a validation split once, then sweep policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.calibrate.sweep import Metric, calibrate
+from epee.evaluate.exit_logits import collect_exit_logits
+from epee.evaluate.speed import exit_head_flops, transformer_layer_flops
+from epee.models import MultiExitModel
+from epee.policies import DEPLOYABLE_POLICIES, policy_params
+from epee.tasks.encoding import EncodedSplit
+
+
+def model_flops(model: MultiExitModel, mean_sequence_length: float) -> tuple[float, float]:
+    """(FLOPs of one backbone layer, FLOPs of one exit head) per sequence of the mean length."""
+    config = model.backbone.config
+    hidden = model.adapter.hidden_size
+    intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * hidden
+    layer = transformer_layer_flops(hidden, intermediate, round(mean_sequence_length))
+    head = exit_head_flops(hidden, model.config.num_labels, pooler=len(model.heads.poolers) > 0)
+    return float(layer), float(head)
+
+
+def calibrate_model(
+    model: MultiExitModel,
+    encoder,
+    split: EncodedSplit,
+    metric: Metric,
+    *,
+    metric_name: str,
+    policies: Sequence[str] = DEPLOYABLE_POLICIES,
+    batch_size: int = 64,
+) -> tuple[CalibrationResult, Any]:
+    """Run ``model`` once with every exit on ``split`` and simulate every policy's grid.
+
+    Returns the result and the cached logits ``[exits, examples, labels]`` (reports reuse them).
+    """
+    logits = collect_exit_logits(model, encoder, split, batch_size=batch_size, description="all-exit logits")
+    layer_flops, head_flops = model_flops(model, float(split.lengths.mean()))
+    result = calibrate(
+        logits,
+        split.labels,
+        exit_layer_numbers=model.exit_layers,
+        num_layers=model.num_layers,
+        multi_label=model.config.multi_label,
+        metric=metric,
+        metric_name=metric_name,
+        policies=policies,
+        layer_flops=layer_flops,
+        head_flops=head_flops,
+    )
+    return result, logits
+
+
+def store_selection(
+    model: MultiExitModel, result: CalibrationResult, point: PolicyPoint, *, rule: str, value: float | None, split: str
+) -> None:
+    """Make ``point`` the model's default policy and keep the calibration figures in its config."""
+    model.config.policy = policy_params(point.make_policy())
+    model.config.calibration = {
+        "split": split,
+        "rule": rule,
+        "value": value,
+        "selected": point.to_dict(),
+        "result": result.to_dict(),
+    }

@@ -1,0 +1,144 @@
+"""Simulate every policy over its grid on cached validation logits and measure each point.
+
+Run the model once on the *validation* split with all exits, cache the logits, then call
+:func:`calibrate`. It takes one split on purpose: select on validation, report on test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import torch
+
+from epee.calibrate.fast import ExitTables, fast_exit_index
+from epee.calibrate.grids import default_grids
+from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.evaluate.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
+from epee.policies import DEPLOYABLE_POLICIES, make_policy, oracle_exits, policy_params
+from epee.policies.scores import predictions
+from epee.policies.simulate import check_layer_logits
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+"""``metric(predictions, labels) -> float`` in [0, 1], higher is better (accuracy, micro-F1, ...)."""
+
+
+def predictions_from_logits(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
+    """What a metric receives: class ids ``[batch]``, or a 0/1 matrix ``[batch, labels]`` (p > 0.5) for multi-label.
+
+    Works on any leading shape, e.g. ``[exits, batch, classes]`` gives ``[exits, batch(, labels)]``.
+    """
+    flat = logits.reshape(-1, logits.shape[-1])
+    predicted = predictions(flat, multi_label).detach().cpu().numpy()
+    return predicted.reshape(*logits.shape[:-1], *predicted.shape[1:])
+
+
+def _labels_array(labels: np.ndarray | torch.Tensor) -> np.ndarray:
+    return labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+
+
+def per_exit_error_rates(
+    layer_logits: torch.Tensor, labels: np.ndarray | torch.Tensor, *, multi_label: bool
+) -> tuple[float, ...]:
+    """Fraction of samples each exit gets wrong; multi-label, a sample is wrong unless all its labels are right."""
+    check_layer_logits(layer_logits)
+    wrong = predictions_from_logits(layer_logits, multi_label) != _labels_array(labels)  # [exits, batch(, labels)]
+    if multi_label:
+        wrong = wrong.any(axis=-1)
+    return tuple(float(rate) for rate in wrong.mean(axis=1))
+
+
+def _check_inputs(
+    layer_logits: torch.Tensor, labels: np.ndarray, exit_layer_numbers: Sequence[int], num_layers: int
+) -> None:
+    check_layer_logits(layer_logits)
+    num_exits, batch_size, _ = layer_logits.shape
+    if len(exit_layer_numbers) != num_exits:
+        raise ValueError(
+            f"exit_layer_numbers must give the layer of each of the {num_exits} exits; got {len(exit_layer_numbers)}."
+        )
+    increasing = all(later > earlier for earlier, later in pairwise(exit_layer_numbers))
+    if not increasing or exit_layer_numbers[0] < 1 or exit_layer_numbers[-1] > num_layers:
+        raise ValueError(
+            f"exit_layer_numbers must be increasing 1-based layers in [1, {num_layers}]; "
+            f"got {list(exit_layer_numbers)}."
+        )
+    if labels.shape[0] != batch_size:
+        raise ValueError(f"Got {labels.shape[0]} labels for {batch_size} samples of cached logits.")
+
+
+def calibrate(
+    layer_logits: torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
+    *,
+    exit_layer_numbers: Sequence[int],
+    num_layers: int,
+    multi_label: bool,
+    metric: Metric,
+    metric_name: str = "metric",
+    policies: Sequence[str] = DEPLOYABLE_POLICIES,
+    grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    layer_flops: float | None = None,
+    head_flops: float | None = None,
+) -> CalibrationResult:
+    """Simulate ``policies`` over their grids on validation logits ``[exits, batch, classes]``.
+
+    ``grids`` replaces the default grid (:func:`~epee.calibrate.grids.default_grids`) of the
+    policies it names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops``
+    are given (see :mod:`epee.evaluate.speed`).
+    """
+    labels = _labels_array(labels)
+    _check_inputs(layer_logits, labels, exit_layer_numbers, num_layers)
+    grids = dict(grids or {})
+    unknown = sorted(set(policies) - set(DEPLOYABLE_POLICIES))
+    if unknown:
+        raise ValueError(f"Cannot calibrate policy {unknown[0]!r}; calibrate one of {DEPLOYABLE_POLICIES}.")
+    ungridded = sorted(set(grids) - set(policies))
+    if ungridded:
+        raise ValueError(f"A grid was given for {ungridded[0]!r}, which is not among the policies {tuple(policies)}.")
+    if (layer_flops is None) != (head_flops is None):
+        raise ValueError("FLOPs speed-ups need both layer_flops and head_flops; give both or neither.")
+
+    error_rates = per_exit_error_rates(layer_logits, labels, multi_label=multi_label)
+    defaults = default_grids(error_rates)
+    grids = {name: grids[name] if name in grids else defaults[name] for name in policies}
+    per_exit_predictions = predictions_from_logits(layer_logits, multi_label)  # [exits, batch(, labels)]
+    layer_numbers = np.asarray(exit_layer_numbers, dtype=np.int64)
+    rows = np.arange(layer_logits.shape[1])
+
+    def measure(name: str, params: dict[str, Any], exit_index: torch.Tensor) -> PolicyPoint:
+        chosen = exit_index.cpu().numpy()
+        exit_layers = layer_numbers[chosen]
+        flops = None
+        if layer_flops is not None:
+            flops = flops_speedup(exit_layers, layer_flops, head_flops, exit_layer_numbers, num_layers)
+        return PolicyPoint(
+            policy=name,
+            params=params,
+            metric=float(metric(per_exit_predictions[chosen, rows], labels)),
+            mean_exit_layer=mean_exit_layer(exit_layers, num_layers),
+            layer_speedup=layer_speedup(exit_layers, num_layers),
+            saved_fraction=saved_fraction(exit_layers, num_layers),
+            flops_speedup=flops,
+            exit_counts=tuple(int(count) for count in np.bincount(chosen, minlength=len(layer_numbers))),
+        )
+
+    tables = ExitTables(layer_logits, multi_label)
+    points = []
+    for name in policies:
+        for params in grids[name]:
+            policy = make_policy(name, **params)
+            points.append(measure(name, policy_params(policy)["params"], fast_exit_index(policy, tables)))
+    oracle = oracle_exits(layer_logits, multi_label=multi_label)
+    return CalibrationResult(
+        metric_name=metric_name,
+        num_layers=num_layers,
+        exit_layer_numbers=tuple(int(layer) for layer in exit_layer_numbers),
+        multi_label=multi_label,
+        num_samples=len(labels),
+        per_exit_metric=tuple(float(metric(exit_predictions, labels)) for exit_predictions in per_exit_predictions),
+        points=tuple(points),
+        oracle=measure("oracle", {"reference": "final"}, oracle.exit_index),
+    )

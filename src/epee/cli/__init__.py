@@ -1,0 +1,1 @@
+"""The ``epee`` command line."""

@@ -1,0 +1,75 @@
+"""What `epee demo` and `epee report` show: tables on the terminal, and the report directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from epee.cli.tables import per_exit_table, policy_table
+from epee.data import Dataset
+from epee.evaluate.assessment import DevCalibration, TestAssessment
+from epee.models import MultiExitModel
+from epee.report import write_report
+
+
+def present_results(
+    model: MultiExitModel,
+    dataset: Dataset,
+    dev: DevCalibration,
+    test: TestAssessment,
+    epsilon: float,
+    directory: Path,
+    title: str,
+    console: Console,
+) -> Path:
+    """Print the per-exit and per-policy tables and the explanation; write the report directory."""
+    last_exit = test.per_exit_test_metric[-1]
+    console.print(
+        per_exit_table(
+            f"{dataset.metric} per exit",
+            model.exit_layers,
+            {"dev": dev.calibration.per_exit_metric, "test": test.per_exit_test_metric},
+        )
+    )
+    console.print(
+        policy_table(
+            f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)",
+            test.evaluations,
+            last_exit,
+            dev.calibration.oracle.layer_speedup,
+        )
+    )
+    explanation = explanation_text(dataset, dev, test, epsilon)
+    written = write_report(
+        directory,
+        title=title,
+        calibration=dev.calibration,
+        selections=dev.selections,
+        evaluations=test.evaluations,
+        per_exit_test_metric=test.per_exit_test_metric,
+        exit_layer_numbers=model.exit_layers,
+        num_layers=model.num_layers,
+        metric_name=dataset.metric,
+        facts=test.facts,
+        explanation=explanation,
+    )
+    console.print(explanation)
+    console.print(f"Report: {written / 'report.html'}")
+    return written
+
+
+def explanation_text(dataset, dev, test, epsilon: float) -> str:
+    """A short, honest reading of the numbers."""
+    chosen = next(e for e in test.evaluations if e.policy == dev.selected.policy)
+    return (
+        f"Each policy's thresholds were chosen on the dev split (its fastest setting losing at most {epsilon:g} "
+        f"point(s) of {dataset.metric} against the last exit) and then applied once to the test split. Layer "
+        f"speed-up is L / mean exit layer; FLOPs speed-up also counts every exit head evaluated; wall-clock speed-up "
+        f"is measured against the plain Hugging Face model (AutoModel + the last exit head) on the same batches. "
+        f"The policy selected on dev, {chosen.policy}, runs {chosen.layer_speedup:.2f}x fewer layers on test at "
+        f"{100 * (chosen.test_metric - test.per_exit_test_metric[-1]):+.2f} points against the last exit, and "
+        f"measures {chosen.wallclock_speedup or 0:.2f}x on the clock. The oracle, which knows the final answer in "
+        f"advance, bounds what any policy could reach at {dev.calibration.oracle.layer_speedup:.2f}x. Small dev "
+        f"splits make thresholds noisy: test figures can move by a few points."
+    )

@@ -1,0 +1,91 @@
+"""Rich tables the commands print."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.table import Table
+
+
+def per_exit_table(title: str, exit_layers: Sequence[int], metrics_by_split: Mapping[str, Sequence[float]]) -> Table:
+    """One row per exit layer, one column per split, metrics in points (x100)."""
+    table = Table(title=title)
+    table.add_column("exit layer", justify="right")
+    for split in metrics_by_split:
+        table.add_column(split, justify="right")
+    for position, layer in enumerate(exit_layers):
+        table.add_row(str(layer), *(f"{100 * values[position]:.1f}" for values in metrics_by_split.values()))
+    return table
+
+
+def format_params(params: Mapping[str, object]) -> str:
+    return ", ".join(f"{key}={_short(value)}" for key, value in params.items())
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_short(item) for item in value) + "]"
+    return str(value)
+
+
+def frontier_table(result, selected=None) -> Table:
+    """Every policy's Pareto frontier (metric vs layer speed-up) on the calibration split."""
+    table = Table(title=f"Calibration frontier on {result.num_samples} samples ({result.metric_name}, points)")
+    for column in ("policy", "parameters", "metric", "layer speed-up", "FLOPs speed-up", "saved"):
+        table.add_column(column, justify="left" if column in ("policy", "parameters") else "right")
+    for policy in result.policies:
+        for point in sorted(result.frontier(policy), key=lambda p: p.layer_speedup):
+            marker = " [bold green]<- selected[/bold green]" if point == selected else ""
+            table.add_row(
+                point.policy,
+                format_params(point.params) + marker,
+                f"{100 * point.metric:.2f}",
+                f"{point.layer_speedup:.2f}x",
+                "-" if point.flops_speedup is None else f"{point.flops_speedup:.2f}x",
+                f"{100 * point.saved_fraction:.0f}%",
+            )
+        table.add_section()
+    oracle = result.oracle
+    table.add_row(
+        "oracle (bound)",
+        "final-exit agreement",
+        f"{100 * oracle.metric:.2f}",
+        f"{oracle.layer_speedup:.2f}x",
+        "-" if oracle.flops_speedup is None else f"{oracle.flops_speedup:.2f}x",
+        f"{100 * oracle.saved_fraction:.0f}%",
+    )
+    return table
+
+
+def policy_table(title: str, evaluations, last_exit_test_metric: float, oracle_speedup: float | None = None) -> Table:
+    """The demo's one table: each policy's dev-chosen parameters applied to test."""
+    table = Table(title=title)
+    for column in (
+        "policy",
+        "chosen parameters",
+        "test metric",
+        "vs last exit",
+        "layer speed-up",
+        "FLOPs speed-up",
+        "wall-clock speed-up",
+    ):
+        table.add_column(column, justify="left" if column in ("policy", "chosen parameters") else "right")
+    table.add_row("last exit (all layers)", "-", f"{100 * last_exit_test_metric:.2f}", "-", "1.00x", "1.00x", "-")
+    table.add_section()
+    for evaluation in sorted(evaluations, key=lambda e: -e.layer_speedup):
+        wallclock = "-" if evaluation.wallclock_speedup is None else f"{evaluation.wallclock_speedup:.2f}x"
+        table.add_row(
+            evaluation.policy,
+            format_params(evaluation.params),
+            f"{100 * evaluation.test_metric:.2f}",
+            f"{100 * (evaluation.test_metric - last_exit_test_metric):+.2f}",
+            f"{evaluation.layer_speedup:.2f}x",
+            f"{evaluation.flops_speedup:.2f}x",
+            wallclock,
+        )
+    if oracle_speedup is not None:
+        table.add_section()
+        table.add_row("oracle (upper bound)", "-", "-", "-", f"{oracle_speedup:.2f}x", "-", "-")
+    return table

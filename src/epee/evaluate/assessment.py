@@ -1,0 +1,110 @@
+"""Calibrate a trained model on dev, then measure every policy's choice on test: what the demo and
+``epee report`` both show.
+
+Dev picks the thresholds, test only reports them: the two splits are never mixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass
+
+import torch
+
+from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
+from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.calibrate.select import fastest_within
+from epee.data import Dataset
+from epee.evaluate.exit_logits import collect_exit_logits, per_exit_metric
+from epee.evaluate.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
+from epee.models import MultiExitModel
+from epee.policies import DEPLOYABLE_POLICIES
+from epee.tasks.metrics import metric_for
+from epee.train.fit import encode_split, text_encoder_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DevCalibration:
+    calibration: CalibrationResult
+    selected: PolicyPoint  # the overall choice, stored in the model
+    selections: dict[str, PolicyPoint]  # each policy's own choice under the same rule
+
+
+@dataclass
+class TestAssessment:
+    evaluations: list[PolicyEvaluation]
+    per_exit_test_metric: list[float]
+    facts: dict[str, str]
+
+
+def select_per_policy(result: CalibrationResult, epsilon: float) -> dict[str, PolicyPoint]:
+    """Each policy's fastest dev point within ``epsilon`` of the last exit, else its most accurate point."""
+    selections = {}
+    for policy in result.policies:
+        points = result.points_of(policy)
+        try:
+            selections[policy] = fastest_within(points, result.last_exit_metric, epsilon)
+        except ValueError:
+            selections[policy] = max(points, key=lambda point: (point.metric, point.layer_speedup))
+    return selections
+
+
+def calibrate_on_dev(
+    model: MultiExitModel, dataset: Dataset, *, epsilon: float, batch_size: int = 32
+) -> DevCalibration:
+    """Simulate every deployable policy on dev, store the fastest within ``epsilon`` in the model."""
+    if not dataset.dev:
+        raise ValueError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
+    encoder = text_encoder_for(model)
+    calibration, _ = calibrate_model(
+        model,
+        encoder,
+        encode_split(encoder, dataset.dev, model),
+        metric_for(dataset, "dev"),
+        metric_name=dataset.metric,
+        policies=DEPLOYABLE_POLICIES,
+        batch_size=batch_size,
+    )
+    selected = calibration.fastest_within(epsilon)
+    store_selection(model, calibration, selected, rule="fastest_within", value=epsilon, split="dev")
+    return DevCalibration(calibration, selected, select_per_policy(calibration, epsilon))
+
+
+def assess_on_test(
+    model: MultiExitModel,
+    dataset: Dataset,
+    selections: dict[str, PolicyPoint],
+    *,
+    batch_size: int = 32,
+    wallclock_repeats: int = 3,
+) -> TestAssessment:
+    """Apply each dev choice to test; time each against the plain model. Merges any PEFT adapter first."""
+    if not dataset.test:
+        raise ValueError(f"Dataset {dataset.name!r} has no test split to report on.")
+    peft = model.config.peft
+    adaptation = (
+        "full fine-tuning" if peft is None else f"{peft['method']} r={peft.get('r')}, alpha={peft.get('alpha')}"
+    )
+    model.merge_peft()  # inference runs the plain transformers modules, as fast as the plain model
+    encoder = text_encoder_for(model)
+    test_split = encode_split(encoder, dataset.test, model)
+    metric = metric_for(dataset, "test")
+    test_logits = collect_exit_logits(model, encoder, test_split, batch_size=batch_size, description="test logits")
+    layer_flops, head_flops = model_flops(model, float(test_split.lengths.mean()))
+    evaluations = evaluate_on_test(
+        model, test_logits, test_split.labels, metric, selections, layer_flops=layer_flops, head_flops=head_flops
+    )
+    logger.info("Timing every policy against the plain Hugging Face model on the test split ...")
+    measure_wallclock(model, encoder, test_split, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
+    facts = {
+        "model": f"{model.config.backbone} ({model.num_layers} layers, {model.config.model_type}), {adaptation}",
+        "dataset": f"{dataset.name}: train {len(dataset.train)}, dev {len(dataset.dev or [])}, "
+        f"test {len(dataset.test)}",
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "wall clock": f"batch {batch_size}, median of {wallclock_repeats} runs",
+    }
+    per_exit_test = per_exit_metric(test_logits, test_split.labels, metric, model.config.multi_label)
+    return TestAssessment(evaluations, per_exit_test, facts)

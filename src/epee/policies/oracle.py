@@ -1,0 +1,74 @@
+"""Oracle: the earliest exit that already gives the right answer. An upper bound, never deployable.
+
+"Right" means equal to the final exit's prediction (``reference="final"``: the speed-up available
+without changing any prediction) or equal to the gold label (``reference="gold"``; a sample no
+exit gets right uses the last exit). It needs every exit's logits at once, so it has no
+``step``: use :func:`oracle_exits` (or :meth:`OraclePolicy.simulate_offline`) on cached logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from epee.policies.base import ExitPolicy, PolicyState
+from epee.policies.checks import check_choice
+from epee.policies.scores import predictions, same_prediction
+from epee.policies.simulate import SimulationResult, check_layer_logits
+
+ORACLE_REFERENCES = ("final", "gold")
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    """``reference``: what the earliest exit must match, ``"final"`` (last exit's prediction) or ``"gold"``."""
+
+    reference: str = "final"
+
+    def __post_init__(self) -> None:
+        check_choice("oracle", "reference", self.reference, ORACLE_REFERENCES)
+
+
+def oracle_exits(
+    layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
+) -> SimulationResult:
+    """Earliest exit per sample whose prediction equals the final exit's, or the gold ``labels`` when given.
+
+    ``layer_logits`` is ``[exits, batch, classes]``; ``labels`` is ``[batch]`` class ids, or
+    ``[batch, labels]`` 0/1 for multi-label. Samples that never match fall back to the last exit.
+    """
+    check_layer_logits(layer_logits)
+    num_exits, batch_size, _ = layer_logits.shape
+    per_exit = predictions(layer_logits.flatten(0, 1), multi_label)
+    per_exit = per_exit.view(num_exits, batch_size, *per_exit.shape[1:])  # [exits, batch(, labels)]
+    reference = per_exit[-1] if labels is None else torch.as_tensor(labels, device=layer_logits.device).long()
+    if reference.shape != per_exit.shape[1:]:
+        raise ValueError(f"Oracle labels must have shape {tuple(per_exit.shape[1:])}; got {tuple(reference.shape)}.")
+    matches = torch.stack([same_prediction(per_exit[index], reference, multi_label) for index in range(num_exits)])
+    matches[-1] = True  # [exits, batch]; the fallback
+    exit_index = matches.byte().argmax(dim=0)  # first matching exit: argmax returns the first maximum
+    rows = torch.arange(batch_size, device=layer_logits.device)
+    return SimulationResult(exit_index=exit_index, logits=layer_logits[exit_index, rows])
+
+
+class OraclePolicy(ExitPolicy):
+    name = "oracle"
+    params_type = OracleParams
+    deployable = False
+
+    def start(self, batch_size: int, *, multi_label: bool, device: torch.device | None = None) -> PolicyState:
+        raise ValueError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
+
+    def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
+        raise ValueError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
+
+    def simulate_offline(
+        self, layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
+    ) -> SimulationResult:
+        """:func:`oracle_exits` with this policy's reference; ``labels`` are required for ``"gold"``."""
+        if self.params.reference == "gold" and labels is None:
+            raise ValueError("The oracle policy with reference='gold' needs the gold labels.")
+        return oracle_exits(
+            layer_logits, multi_label=multi_label, labels=labels if self.params.reference == "gold" else None
+        )

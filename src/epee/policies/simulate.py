@@ -1,0 +1,65 @@
+"""Offline simulation of a policy over cached per-exit logits, through the runtime's own code path.
+
+:func:`simulate` streams the exits exactly as the runtime does: ``start``, then for each exit
+:func:`~epee.policies.base.step_with_fallback` on the rows still running, then ``select`` to drop
+the finished ones. Offline results and dynamic inference therefore agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from epee.policies.base import ExitPolicy, step_with_fallback
+
+
+@dataclass
+class SimulationResult:
+    """Where each sample exited and what it predicted there."""
+
+    exit_index: torch.Tensor  # [batch] long, 0-based index among the exits
+    logits: torch.Tensor  # [batch, classes], the logits of the exit taken
+
+    def exit_layers(self, exit_layer_numbers: Sequence[int]) -> torch.Tensor:
+        """1-based backbone layer of each sample's exit ``[batch]``, given the layer of every exit."""
+        layers = torch.as_tensor(exit_layer_numbers, dtype=torch.long, device=self.exit_index.device)
+        return layers[self.exit_index]
+
+
+def check_layer_logits(layer_logits: torch.Tensor) -> None:
+    """Cached logits must be ``[exits, batch, classes]`` with at least one exit."""
+    if layer_logits.dim() != 3 or layer_logits.shape[0] == 0:
+        raise ValueError(
+            f"Cached logits must have shape [exits, batch, classes] with at least one exit; "
+            f"got {tuple(layer_logits.shape)}."
+        )
+
+
+def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: bool) -> SimulationResult:
+    """Run ``policy`` over cached logits ``[exits, batch, classes]``; every sample exits by the last exit."""
+    check_layer_logits(layer_logits)
+    if not policy.deployable:
+        raise ValueError(
+            f"The {policy.name} policy is an analysis bound that needs every exit at once; "
+            "use epee.policies.oracle_exits instead of simulate."
+        )
+    num_exits, batch_size, _ = layer_logits.shape
+    device = layer_logits.device
+    exit_index = torch.full((batch_size,), num_exits - 1, dtype=torch.long, device=device)
+    exit_logits = layer_logits[-1].clone()  # [batch, classes]
+    running = torch.arange(batch_size, device=device)  # original row of each running sample
+    state = policy.start(batch_size, multi_label=multi_label, device=device)
+    for index in range(num_exits):
+        if running.numel() == 0:
+            break
+        logits = layer_logits[index, running]  # [running, classes]
+        exits_now = step_with_fallback(policy, state, index, num_exits, logits)
+        finished = running[exits_now]
+        exit_index[finished] = index
+        exit_logits[finished] = logits[exits_now]
+        still_running = ~exits_now
+        running = running[still_running]
+        state = state.select(still_running)
+    return SimulationResult(exit_index=exit_index, logits=exit_logits)

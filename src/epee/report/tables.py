@@ -1,0 +1,162 @@
+"""The report's tables as plain rows of strings, rendered to Markdown or HTML.
+
+Rows are built once from the numbers and formatted once, so ``report.md`` and ``report.html``
+can never disagree: metrics in points (x100, two decimals), speed-ups as factors (``1.85x``),
+and ``n/a`` wherever a figure was not measured.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from epee.calibrate.results import CalibrationResult
+
+if TYPE_CHECKING:
+    from epee.evaluate.policy_comparison import PolicyEvaluation
+
+NOT_AVAILABLE = "n/a"
+
+SUMMARY_HEADERS = (
+    "policy",
+    "parameters",
+    "dev metric",
+    "test metric",
+    "layer speed-up",
+    "FLOPs speed-up",
+    "wall-clock speed-up",
+)
+NUMERIC_FROM = 2
+"""Columns from this index on hold numbers (right-aligned)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Column headers and rows of already formatted cells."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric_from: int = NUMERIC_FROM
+
+
+def in_points(metric: float | None) -> str:
+    """A metric in [0, 1] as points with two decimals (0.8512 -> ``85.12``)."""
+    return NOT_AVAILABLE if metric is None else f"{100 * metric:.2f}"
+
+
+def as_factor(speedup: float | None) -> str:
+    """A speed-up as a factor (1.849 -> ``1.85x``), never as a saved fraction."""
+    return NOT_AVAILABLE if speedup is None else f"{speedup:.2f}x"
+
+
+def format_params(params: Mapping[str, object]) -> str:
+    """Policy parameters as ``key=value`` pairs, short enough for a table cell."""
+    return ", ".join(f"{key}={_short(value)}" for key, value in params.items()) or "-"
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_short(item) for item in value) + "]"
+    return str(value)
+
+
+def summary_table(
+    calibration: CalibrationResult,
+    evaluations: Sequence[PolicyEvaluation],
+    per_exit_test_metric: Sequence[float] | None,
+) -> Table:
+    """One row per evaluated policy, then the last exit (the reference) and the oracle (the bound).
+
+    The last exit's FLOPs speed-up is taken from a calibrated point that sends every sample to the
+    last exit (the budget policy's), since only such a point charges the exit heads; otherwise n/a.
+    Neither reference row has a measured wall clock.
+    """
+    rows = [
+        (
+            evaluation.policy,
+            format_params(evaluation.params),
+            in_points(evaluation.dev_metric),
+            in_points(evaluation.test_metric),
+            as_factor(evaluation.layer_speedup),
+            as_factor(evaluation.flops_speedup),
+            as_factor(evaluation.wallclock_speedup),
+        )
+        for evaluation in evaluations
+    ]
+    last_exit_test = None if per_exit_test_metric is None else per_exit_test_metric[-1]
+    rows.append(
+        (
+            "last exit",
+            f"all {calibration.num_layers} layers",
+            in_points(calibration.last_exit_metric),
+            in_points(last_exit_test),
+            as_factor(1.0),
+            as_factor(_last_exit_flops_speedup(calibration)),
+            NOT_AVAILABLE,
+        )
+    )
+    oracle = calibration.oracle
+    rows.append(
+        (
+            "oracle (bound)",
+            f"{format_params(oracle.params)}; not deployable",
+            in_points(oracle.metric),
+            NOT_AVAILABLE,
+            as_factor(oracle.layer_speedup),
+            as_factor(oracle.flops_speedup),
+            NOT_AVAILABLE,
+        )
+    )
+    return Table(headers=SUMMARY_HEADERS, rows=tuple(rows))
+
+
+def _last_exit_flops_speedup(calibration: CalibrationResult) -> float | None:
+    for point in calibration.points:
+        everyone_at_last_exit = bool(point.exit_counts) and sum(point.exit_counts[:-1]) == 0
+        if everyone_at_last_exit and point.flops_speedup is not None:
+            return point.flops_speedup
+    return None
+
+
+def per_exit_table(
+    exit_layer_numbers: Sequence[int],
+    per_exit_dev_metric: Sequence[float],
+    per_exit_test_metric: Sequence[float] | None,
+) -> Table:
+    """The metric when every sample uses one exit: the table to read before trusting any speed-up."""
+    headers = ("exit layer", "dev metric") + (() if per_exit_test_metric is None else ("test metric",))
+    rows = []
+    for position, layer in enumerate(exit_layer_numbers):
+        row = (str(layer), in_points(per_exit_dev_metric[position]))
+        if per_exit_test_metric is not None:
+            row += (in_points(per_exit_test_metric[position]),)
+        rows.append(row)
+    return Table(headers=headers, rows=tuple(rows), numeric_from=0)
+
+
+def markdown_table(table: Table) -> str:
+    """A GitHub-flavoured Markdown table; pipes inside cells are escaped."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    alignment = ["---:" if column >= table.numeric_from else "---" for column in range(len(table.headers))]
+    return "\n".join([line(table.headers), "|" + "|".join(alignment) + "|", *(line(row) for row in table.rows)])
+
+
+def html_table(table: Table) -> str:
+    """An HTML table; numeric columns carry ``class="num"`` so the stylesheet right-aligns them."""
+
+    def cell(tag: str, column: int, text: str) -> str:
+        numeric = ' class="num"' if column >= table.numeric_from else ""
+        return f"<{tag}{numeric}>{html.escape(text)}</{tag}>"
+
+    header = "".join(cell("th", column, text) for column, text in enumerate(table.headers))
+    body = "\n".join(
+        "<tr>" + "".join(cell("td", column, text) for column, text in enumerate(row)) + "</tr>" for row in table.rows
+    )
+    return f"<table>\n<thead><tr>{header}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"

@@ -1,0 +1,213 @@
+"""``write_report``: one directory with the Markdown and HTML report, its three figures and the raw numbers.
+
+The directory is built in a hidden sibling and renamed into place, so a reader (or a crash halfway)
+never sees half a report, and a previous report at the same path is replaced whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.report.documents import FigureEntry, ReportContent, render_html, render_markdown, speedup_note
+from epee.report.figures import (
+    exit_layers_figure,
+    metric_vs_speedup_figure,
+    per_exit_metric_figure,
+    policy_colors,
+    save_png,
+)
+from epee.report.tables import per_exit_table, summary_table
+
+if TYPE_CHECKING:
+    from epee.evaluate.policy_comparison import PolicyEvaluation
+
+REPORT_JSON = "report.json"
+METRIC_VS_SPEEDUP_PNG = "metric_vs_speedup.png"
+PER_EXIT_METRIC_PNG = "per_exit_metric.png"
+EXIT_LAYERS_PNG = "exit_layers.png"
+
+
+def write_report(
+    directory: Path,
+    *,
+    title: str,
+    calibration: CalibrationResult,
+    selections: Mapping[str, PolicyPoint],
+    evaluations: Sequence[PolicyEvaluation],
+    per_exit_test_metric: Sequence[float] | None,
+    exit_layer_numbers: Sequence[int],
+    num_layers: int,
+    metric_name: str,
+    facts: Mapping[str, str],
+    explanation: str,
+) -> Path:
+    """Write ``report.md``, ``report.html``, three PNG figures and ``report.json`` into ``directory``.
+
+    ``calibration`` holds the dev points and ``selections`` the point chosen per policy on dev;
+    ``evaluations`` are those choices applied to test. ``facts`` (model, data, sizes, machine, ...)
+    and ``explanation`` (a plain-language paragraph) are printed as given. An existing report at
+    ``directory`` is replaced; any other non-empty directory there is refused rather than deleted.
+    Returns the report directory.
+    """
+    directory = Path(directory)
+    _check_inputs(calibration, evaluations, per_exit_test_metric, exit_layer_numbers, num_layers)
+    _check_replaceable(directory)
+
+    colors = policy_colors([*calibration.policies, *selections, *(evaluation.policy for evaluation in evaluations)])
+    figures = (
+        (
+            FigureEntry(
+                METRIC_VS_SPEEDUP_PNG,
+                "Metric vs layer speed-up (dev)",
+                "Faint markers are every calibrated setting, lines each policy's Pareto frontier, stars the "
+                "setting selected per policy; the dashed line is the last exit and the diamond the oracle bound.",
+            ),
+            metric_vs_speedup_figure(calibration, selections, metric_name=metric_name, colors=colors),
+        ),
+        (
+            FigureEntry(
+                PER_EXIT_METRIC_PNG,
+                "Metric of each exit",
+                "Each exit's metric when every sample uses it. Early exits near the majority-class floor, or a "
+                "later exit scoring below an earlier one (overthinking), explain what the policies can gain.",
+            ),
+            per_exit_metric_figure(
+                exit_layer_numbers, calibration.per_exit_metric, per_exit_test_metric, metric_name=metric_name
+            ),
+        ),
+        (
+            FigureEntry(
+                EXIT_LAYERS_PNG,
+                "Exit layers on test",
+                "Share of test examples leaving at each layer, per evaluated policy.",
+            ),
+            exit_layers_figure(evaluations, num_layers=num_layers, colors=colors),
+        ),
+    )
+    content = ReportContent(
+        title=title,
+        facts=facts,
+        explanation=explanation,
+        summary=summary_table(calibration, evaluations, per_exit_test_metric),
+        speedup_note=speedup_note(num_layers),
+        per_exit=per_exit_table(exit_layer_numbers, calibration.per_exit_metric, per_exit_test_metric),
+        figures=tuple(entry for entry, _ in figures),
+    )
+    raw_numbers = {
+        "title": title,
+        "metric_name": metric_name,
+        "num_layers": num_layers,
+        "exit_layer_numbers": list(exit_layer_numbers),
+        "facts": dict(facts),
+        "explanation": explanation,
+        "calibration": calibration.to_dict(),
+        "selections": {name: point.to_dict() for name, point in selections.items()},
+        "evaluations": [evaluation.to_dict() for evaluation in evaluations],
+        "per_exit_test_metric": None if per_exit_test_metric is None else list(per_exit_test_metric),
+    }
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".partial", dir=directory.parent))
+    try:
+        staging.chmod(0o755)
+        for entry, figure in figures:
+            save_png(figure, staging / entry.file_name)
+        (staging / "report.md").write_text(render_markdown(content), encoding="utf-8")
+        (staging / "report.html").write_text(render_html(content), encoding="utf-8")
+        (staging / REPORT_JSON).write_text(json.dumps(raw_numbers, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        _move_into_place(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _check_inputs(
+    calibration: CalibrationResult,
+    evaluations: Sequence[PolicyEvaluation],
+    per_exit_test_metric: Sequence[float] | None,
+    exit_layer_numbers: Sequence[int],
+    num_layers: int,
+) -> None:
+    """Refuse inconsistent or non-finite inputs before anything is drawn, naming the culprit."""
+    if num_layers != calibration.num_layers:
+        raise ValueError(f"num_layers is {num_layers} but the calibration was run with {calibration.num_layers}.")
+    if tuple(exit_layer_numbers) != tuple(calibration.exit_layer_numbers):
+        raise ValueError(
+            f"exit_layer_numbers {list(exit_layer_numbers)} differ from the calibration's "
+            f"{list(calibration.exit_layer_numbers)}; pass the layers of the model that was calibrated."
+        )
+    if per_exit_test_metric is not None and len(per_exit_test_metric) != len(exit_layer_numbers):
+        raise ValueError(
+            f"per_exit_test_metric has {len(per_exit_test_metric)} values for {len(exit_layer_numbers)} exits."
+        )
+    if not evaluations:
+        raise ValueError("A report needs at least one evaluated policy; got no evaluations.")
+    for evaluation in evaluations:
+        outside = [layer for layer in evaluation.exit_layers if not 1 <= layer <= num_layers]
+        if not evaluation.exit_layers or outside:
+            raise ValueError(
+                f"Policy {evaluation.policy!r} has exit layers outside [1, {num_layers}] or none at all "
+                f"(first offenders: {outside[:5]}); exit layers are 1-based backbone layer numbers."
+            )
+    for label, value in _numbers(calibration, evaluations, per_exit_test_metric):
+        if not math.isfinite(value):
+            raise ValueError(f"{label} is {value}; every reported number must be finite.")
+
+
+def _numbers(
+    calibration: CalibrationResult,
+    evaluations: Sequence[PolicyEvaluation],
+    per_exit_test_metric: Sequence[float] | None,
+) -> Iterator[tuple[str, float]]:
+    """Every number the report prints or plots, with a label that says where it came from."""
+    for position, metric in enumerate(calibration.per_exit_metric):
+        yield f"Dev metric of exit {position}", metric
+    for position, metric in enumerate(per_exit_test_metric or ()):
+        yield f"Test metric of exit {position}", metric
+    for point in (*calibration.points, calibration.oracle):
+        for field in ("metric", "layer_speedup", "flops_speedup"):
+            value = getattr(point, field)
+            if value is not None:
+                yield f"Calibration {field} of {point.policy} {point.params}", value
+    for evaluation in evaluations:
+        for field in ("dev_metric", "test_metric", "layer_speedup", "flops_speedup", "wallclock_speedup"):
+            value = getattr(evaluation, field)
+            if value is not None:
+                yield f"{field} of evaluated policy {evaluation.policy!r}", value
+
+
+def _check_replaceable(directory: Path) -> None:
+    """Only a previous report (or nothing) may be replaced: never delete a directory we did not write."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise ValueError(f"{directory} exists and is not a directory; choose another report directory.")
+    if any(directory.iterdir()) and not (directory / REPORT_JSON).is_file():
+        raise ValueError(
+            f"{directory} is a non-empty directory without a {REPORT_JSON}, so it is not a previous report; "
+            "choose an empty or new directory (it will not be overwritten)."
+        )
+
+
+def _move_into_place(staging: Path, directory: Path) -> None:
+    """Swap the finished staging directory in; the previous report is removed only once the new one is there."""
+    if not directory.exists():
+        staging.rename(directory)
+        return
+    previous = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".previous", dir=directory.parent))
+    previous.rmdir()
+    directory.rename(previous)
+    try:
+        staging.rename(directory)
+    except BaseException:
+        previous.rename(directory)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)

@@ -1,0 +1,93 @@
+"""``predict``: early-exit inference over many inputs, length-aware batched, in input order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from epee.models import MultiExitModel
+from epee.policies import ExitPolicy, policy_from_params
+from epee.policies.scores import predictions
+from epee.runtime.dynamic import early_exit_forward
+from epee.tasks.encoding import TextEncoder, batch_indices
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Predictions:
+    """Early-exit outputs for ``N`` inputs, in the order they were given."""
+
+    logits: torch.Tensor  # [N, labels]
+    exit_layer: torch.Tensor  # [N], 1-based backbone layer where each input left
+    label_names: list[str]
+    multi_label: bool
+    num_layers: int
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        return torch.sigmoid(self.logits) if self.multi_label else torch.softmax(self.logits, dim=-1)
+
+    @property
+    def labels(self) -> list[str] | list[tuple[str, ...]]:
+        if self.multi_label:
+            chosen = predictions(self.logits, multi_label=True).tolist()
+            return [tuple(name for name, on in zip(self.label_names, row, strict=True) if on) for row in chosen]
+        return [self.label_names[index] for index in self.logits.argmax(dim=-1).tolist()]
+
+    @property
+    def mean_exit_layer(self) -> float:
+        return float(self.exit_layer.float().mean())
+
+    @property
+    def layer_speedup(self) -> float:
+        """L / mean(exit layer): how many times fewer backbone layers ran than in the full model."""
+        return self.num_layers / self.mean_exit_layer
+
+
+def resolve_policy(model: MultiExitModel, policy: ExitPolicy | None) -> ExitPolicy:
+    """The given policy, else the checkpoint's calibrated one, else exit at the last layer."""
+    if policy is not None:
+        if not policy.deployable:
+            raise ValueError(
+                f"The {policy.name} policy is an analysis bound that needs every exit; it cannot run live."
+            )
+        return policy
+    if model.config.policy is not None:
+        return policy_from_params(model.config.policy)
+    logger.warning("This model has no calibrated exit policy (run `epee calibrate`); every input runs all layers.")
+    return policy_from_params({"name": "budget", "params": {"exit_index": len(model.exit_layers) - 1}})
+
+
+def predict(
+    model: MultiExitModel,
+    texts: Sequence[str],
+    text_pairs: Sequence[str | None] | None = None,
+    *,
+    policy: ExitPolicy | None = None,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> Predictions:
+    """Early-exit predictions for raw texts: tokenised as in training, batched by length."""
+    if model.tokenizer is None:
+        raise ValueError("This model has no tokenizer; it takes images, not texts.")
+    policy = resolve_policy(model, policy)
+    encoder = TextEncoder(model.tokenizer, model.config.max_length, model.config.truncation)
+    features = encoder.encode_texts(texts, text_pairs)
+    lengths = np.array([len(feature["input_ids"]) for feature in features])
+    logits = torch.empty(len(features), model.config.num_labels)
+    exit_layer = torch.empty(len(features), dtype=torch.long)
+    model.eval()
+    batches = list(batch_indices(len(features), batch_size, lengths=lengths))
+    with tqdm(total=len(features), desc="predict", unit="row", disable=not progress) as bar:
+        for rows in batches:
+            output = early_exit_forward(model, encoder.collate([features[row] for row in rows]), policy)
+            index = torch.as_tensor(rows)
+            logits[index], exit_layer[index] = output.logits.float().cpu(), output.exit_layer.cpu()
+            bar.update(len(rows))
+    return Predictions(logits, exit_layer, list(model.config.label_names), model.config.multi_label, model.num_layers)

@@ -1,0 +1,86 @@
+"""Prediction over table files: rows in, one output row per input row, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from epee.data.tabular import Row, read_rows
+
+OUTPUT_FORMATS = (".jsonl", ".csv")
+
+
+@dataclass
+class InputRows:
+    texts: list[str]
+    text_pairs: list[str | None] | None
+    row_numbers: list[int]
+    bad_rows: list[dict]
+
+
+def read_input_rows(
+    path: Path, *, text_column: str, text_pair_column: str | None, format: str | None, skip_bad_rows: bool
+) -> InputRows:
+    """Texts to predict; a bad row (missing column, empty text) stops with its number, or is set aside."""
+    rows = read_rows(path, format=format)
+    if not rows:
+        raise ValueError(f"{path} holds no rows to predict.")
+    columns = [text_column] + ([text_pair_column] if text_pair_column else [])
+    texts, pairs, numbers, bad = [], [], [], []
+    for row in rows:
+        problem = _problem(row, columns, text_column)
+        if problem is None:
+            texts.append(str(row.values[text_column]))
+            pairs.append(str(row.values[text_pair_column]) if text_pair_column else None)
+            numbers.append(row.number)
+        elif skip_bad_rows:
+            bad.append({"row": row.number, "line": row.line, "problem": problem, "values": row.values})
+        else:
+            raise ValueError(f"{row.where(str(path))} {problem}; fix it or pass --skip-bad-rows.")
+    if not texts:
+        raise ValueError(f"No row of {path} can be predicted; all {len(rows)} were bad.")
+    return InputRows(texts, pairs if text_pair_column else None, numbers, bad)
+
+
+def _problem(row: Row, columns: list[str], text_column: str) -> str | None:
+    missing = [column for column in columns if column not in row.values]
+    if missing:
+        return f"has no column {missing[0]!r} (its columns are {list(row.values)})"
+    value = row.values[text_column]
+    if value is None or not str(value).strip():
+        return f"has an empty {text_column!r}"
+    return None
+
+
+def write_atomically(path: Path, records: Iterable[dict]) -> None:
+    """Write JSON lines or CSV (by suffix) to a temporary file, then rename it into place.
+
+    A failure or Ctrl-C leaves either the old file or none, never half of a new one.
+    """
+    if path.suffix.lower() not in OUTPUT_FORMATS:
+        raise ValueError(f"Output {path} must end in one of {OUTPUT_FORMATS}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            if path.suffix.lower() == ".jsonl":
+                for record in records:
+                    stream.write(json.dumps(record) + "\n")
+            else:
+                writer = None
+                for record in records:
+                    flat = {key: json.dumps(value) if isinstance(value, dict | list) else value
+                            for key, value in record.items()}
+                    if writer is None:
+                        writer = csv.DictWriter(stream, fieldnames=list(flat))
+                        writer.writeheader()
+                    writer.writerow(flat)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
