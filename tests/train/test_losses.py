@@ -59,3 +59,11 @@ def test_balanced_class_weights():
 def test_invalid_settings_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainingSettings(**bad)
+
+
+def test_learning_rate_defaults_by_method():
+    from epee.train.settings import backbone_learning_rate
+
+    assert backbone_learning_rate(TrainingSettings(), uses_peft=True) == 3e-4
+    assert backbone_learning_rate(TrainingSettings(), uses_peft=False) == 3e-5
+    assert backbone_learning_rate(TrainingSettings(learning_rate=1e-3), uses_peft=False) == 1e-3

@@ -68,7 +68,9 @@ def train(
     peft: Annotated[str, typer.Option(help="lora, ia3, or none for full fine-tuning.")] = "lora",
     epochs: Annotated[int, typer.Option(help="Training epochs (per stage with --two-stage).")] = 3,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Learning rate of the backbone or adapter.")] = 3e-4,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Learning rate of the adapter or backbone [default: 3e-4 PEFT, 3e-5 full].")
+    ] = None,
     head_learning_rate: Annotated[float, typer.Option(help="Learning rate of the exit heads.")] = 1e-3,
     depth_weights: Annotated[str, typer.Option(help="asc, uniform, or comma-separated weights per exit.")] = "asc",
     class_weighting: Annotated[str, typer.Option(help="balanced or none.")] = "balanced",

@@ -19,11 +19,13 @@ class TrainingSettings:
     ``distill_weight`` > 0 adds self-distillation of every earlier exit from the last one.
     ``two_stage`` trains backbone + last exit first, then freezes the backbone and trains all exits.
     ``select_by`` picks the best epoch on dev by the mean metric over exits or the last exit's.
+    ``learning_rate`` defaults by method: 3e-4 for PEFT (Taylor et al. 2024, LoRA r=8 on small
+    clinical models), 3e-5 for full fine-tuning, where 3e-4 would wreck the pretrained weights.
     """
 
     epochs: int = 3
     batch_size: int = 32
-    learning_rate: float = 3e-4
+    learning_rate: float | None = None
     head_learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -44,7 +46,7 @@ class TrainingSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         for name in ("learning_rate", "head_learning_rate"):
-            if not getattr(self, name) > 0:
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
         if isinstance(self.depth_weights, str) and self.depth_weights not in DEPTH_WEIGHTINGS:
             raise ValueError(
@@ -64,3 +66,14 @@ class TrainingSettings:
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps}.")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
             raise ValueError(f"time_budget_minutes must be positive, got {self.time_budget_minutes}.")
+
+
+PEFT_LEARNING_RATE = 3e-4
+FULL_FINE_TUNING_LEARNING_RATE = 3e-5
+
+
+def backbone_learning_rate(settings: TrainingSettings, uses_peft: bool) -> float:
+    """The backbone's (or adapter's) learning rate: the one given, else the method's default."""
+    if settings.learning_rate is not None:
+        return settings.learning_rate
+    return PEFT_LEARNING_RATE if uses_peft else FULL_FINE_TUNING_LEARNING_RATE

@@ -16,7 +16,7 @@ from epee.evaluate.exit_logits import Metric, collect_exit_logits, per_exit_metr
 from epee.models import MultiExitModel
 from epee.tasks.encoding import EncodedSplit, batch_indices
 from epee.train.losses import JointExitLoss, balanced_class_weights, depth_weights
-from epee.train.settings import TrainingSettings
+from epee.train.settings import TrainingSettings, backbone_learning_rate
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,8 @@ def _optimizer(model: MultiExitModel, settings: TrainingSettings, train_size: in
     backbone_parameters = [p for p in model.backbone.parameters() if p.requires_grad]
     groups = [{"params": list(model.heads.parameters()), "lr": settings.head_learning_rate}]
     if backbone_parameters:
-        groups.append({"params": backbone_parameters, "lr": settings.learning_rate})
+        learning_rate = backbone_learning_rate(settings, uses_peft=model.config.peft is not None)
+        groups.append({"params": backbone_parameters, "lr": learning_rate})
     optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
     total_steps = settings.epochs * math.ceil(train_size / settings.batch_size)
     if settings.max_steps is not None:
