@@ -65,3 +65,13 @@ def test_unknown_label_and_task_and_negative_are_rejected():
         _dataset([Example("x", ("a",))], task="regression")
     with pytest.raises(ValueError, match="Negative label 'none'"):
         _dataset([Example("x", ("a",))], negative_label="none")
+
+
+def test_with_label_order_reorders_and_rejects_other_sets():
+    from epee.data.examples import with_label_order
+
+    dataset = Dataset(name="d", task="single_label", label_names=["a", "b"], train=[Example("x", ("a",)),
+                      Example("y", ("b",))], dev=None, test=None, metric="macro_f1")
+    assert with_label_order(dataset, ["b", "a"]).label_names == ["b", "a"]
+    with pytest.raises(ValueError, match=r"the data has \['a'\] that the model lacks and the model has \['c'\]"):
+        with_label_order(dataset, ["b", "c"])

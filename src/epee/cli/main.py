@@ -262,6 +262,7 @@ def calibrate(
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split; store them in the checkpoint."""
     from epee.calibrate.model_calibration import calibrate_model, store_selection
+    from epee.data.examples import with_label_order
     from epee.models import MultiExitModel
     from epee.policies import DEPLOYABLE_POLICIES
     from epee.tasks.metrics import metric_for
@@ -287,10 +288,7 @@ def calibrate(
     if not loaded.dev:
         raise ValueError(f"Dataset {loaded.name!r} has no dev split to calibrate on; a test split is never used.")
     model = MultiExitModel.from_pretrained(checkpoint)
-    if list(model.config.label_names) != list(loaded.label_names):
-        raise ValueError(
-            f"The checkpoint's labels {model.config.label_names} differ from the data's {loaded.label_names}."
-        )
+    loaded = with_label_order(loaded, model.config.label_names)
     encoder = text_encoder_for(model)
     result, _ = calibrate_model(
         model,
@@ -366,6 +364,7 @@ def report(
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory."""
     from epee.cli.results import present_results
+    from epee.data.examples import with_label_order
     from epee.evaluate.assessment import assess_on_test, calibrate_on_dev
     from epee.models import MultiExitModel
 
@@ -384,6 +383,7 @@ def report(
         seed=seed,
     )
     model = MultiExitModel.from_pretrained(checkpoint)
+    loaded = with_label_order(loaded, model.config.label_names)
     calibrated = calibrate_on_dev(model, loaded, epsilon=epsilon / 100)
     assessed = assess_on_test(model, loaded, calibrated.selections)
     present_results(model, loaded, calibrated, assessed, epsilon, output, f"epee report: {loaded.name}", console)

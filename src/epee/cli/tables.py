@@ -19,12 +19,13 @@ def per_exit_table(title: str, exit_layers: Sequence[int], metrics_by_split: Map
 
 
 def format_params(params: Mapping[str, object]) -> str:
-    return ", ".join(f"{key}={_short(value)}" for key, value in params.items())
+    """Parameters as ``name=value``, unset ones left out, floats to 3 significant digits."""
+    return ", ".join(f"{key}={_short(value)}" for key, value in params.items() if value is not None)
 
 
 def _short(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.3g}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_short(item) for item in value) + "]"
     return str(value)

@@ -8,7 +8,7 @@ names here, not ids: the fixed ``label_names`` order of the dataset is what turn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -119,3 +119,18 @@ class Dataset:
                     f"Label {label!r} appears in the {split_name} split of dataset {self.name!r} but never in train, "
                     f"so no model can learn it (if train was subsampled with max_examples, keep more)."
                 )
+
+
+def with_label_order(dataset: Dataset, label_names: Sequence[str]) -> Dataset:
+    """``dataset`` with its labels in a model's order, so label ids and metrics mean the same thing.
+
+    A model trained elsewhere may list the same labels in another order; a different set is an error.
+    """
+    if set(label_names) != set(dataset.label_names):
+        missing = sorted(set(dataset.label_names) - set(label_names))
+        extra = sorted(set(label_names) - set(dataset.label_names))
+        raise ValueError(
+            f"The model's labels do not match dataset {dataset.name!r}: the data has {missing} that the model lacks "
+            f"and the model has {extra} that the data lacks."
+        )
+    return replace(dataset, label_names=list(label_names))
