@@ -64,7 +64,7 @@ def run_demo(
         seed=settings.seed,
     )
     history = train_on_dataset(model, dataset, training).history
-    dev = calibrate_on_dev(model, dataset, epsilon=settings.epsilon, batch_size=settings.eval_batch_size)
+    dev = calibrate_on_dev(model, dataset, value=settings.epsilon, batch_size=settings.eval_batch_size)
     model.save_pretrained(output / "checkpoint")
     test = assess_on_test(
         model,

@@ -170,3 +170,20 @@ def test_sentence_transformers_backbone_defaults_to_its_declared_pooling():
     model = MultiExitModel.from_backbone("minilm", label_names=["a", "b"])
     assert model.config.pooling == "mean" and model.config.backbone == "sentence-transformers/all-MiniLM-L6-v2"
     assert MultiExitModel.from_backbone("minilm", label_names=["a", "b"], pooling="cls").config.pooling == "cls"
+
+
+def test_ia3_round_trip(tmp_path):
+    base = tiny_bert_model()
+    base.backbone.save_pretrained(tmp_path / "base")
+    base.tokenizer.save_pretrained(tmp_path / "base")
+    model = MultiExitModel.from_backbone(str(tmp_path / "base"), label_names=["a", "b"])
+    model.add_peft("ia3", target_modules=["key", "value", "output.dense"], feedforward_modules=["output.dense"])
+    with torch.no_grad():
+        for name, parameter in model.backbone.named_parameters():
+            if "ia3_" in name:
+                parameter.mul_(torch.rand_like(parameter) + 0.5)
+    model.eval().save_pretrained(tmp_path / "ck")
+    loaded = MultiExitModel.from_pretrained(tmp_path / "ck")
+    with torch.no_grad():
+        assert torch.equal(model(_batch(model)), loaded(_batch(loaded)))
+    assert loaded.config.peft["method"] == "ia3"

@@ -26,8 +26,9 @@ from epee.cli.data_options import (
     load_data,
 )
 from epee.cli.errors import user_errors
-from epee.cli.tables import format_params, frontier_table, per_exit_table
+from epee.cli.tables import frontier_table, per_exit_table
 from epee.defaults import DEFAULT_BACKBONE
+from epee.formatting import format_params
 
 app = typer.Typer(
     help="Early-exit inference for biomedical transformers: train exits, calibrate a policy, predict faster.",
@@ -261,17 +262,14 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split; store them in the checkpoint."""
-    from epee.calibrate.model_calibration import calibrate_model, store_selection
     from epee.data.examples import with_label_order
+    from epee.evaluate.assessment import calibrate_on_dev
     from epee.models import MultiExitModel
     from epee.policies import DEPLOYABLE_POLICIES
-    from epee.tasks.metrics import metric_for
-    from epee.train.fit import encode_split, text_encoder_for
 
     value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
     if rule == "best_at_speedup" and target_speedup is None:
         raise ValueError("The best_at_speedup rule needs --target-speedup.")
-    chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
     loaded = load_data(
         dataset,
         data,
@@ -285,23 +283,13 @@ def calibrate(
         max_examples=max_examples,
         seed=seed,
     )
-    if not loaded.dev:
-        raise ValueError(f"Dataset {loaded.name!r} has no dev split to calibrate on; a test split is never used.")
     model = MultiExitModel.from_pretrained(checkpoint)
     loaded = with_label_order(loaded, model.config.label_names)
-    encoder = text_encoder_for(model)
-    result, _ = calibrate_model(
-        model,
-        encoder,
-        encode_split(encoder, loaded.dev, model),
-        metric_for(loaded, "dev"),
-        metric_name=loaded.metric,
-        policies=chosen,
-    )
-    selected = result.select(rule, value)
+    chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
+    calibrated = calibrate_on_dev(model, loaded, rule=rule, value=value, policies=chosen)
+    result, selected = calibrated.calibration, calibrated.selected
     console.print(per_exit_table(f"Dev {loaded.metric} per exit", model.exit_layers, {"dev": result.per_exit_metric}))
     console.print(frontier_table(result, selected))
-    store_selection(model, result, selected, rule=rule, value=value, split="dev")
     model.save_pretrained(output or checkpoint)
     console.print(
         f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {loaded.metric} "
@@ -384,6 +372,6 @@ def report(
     )
     model = MultiExitModel.from_pretrained(checkpoint)
     loaded = with_label_order(loaded, model.config.label_names)
-    calibrated = calibrate_on_dev(model, loaded, epsilon=epsilon / 100)
+    calibrated = calibrate_on_dev(model, loaded, value=epsilon / 100)
     assessed = assess_on_test(model, loaded, calibrated.selections)
     present_results(model, loaded, calibrated, assessed, epsilon, output, f"epee report: {loaded.name}", console)

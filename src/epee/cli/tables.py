@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
+from epee.formatting import format_params
+
 
 def per_exit_table(title: str, exit_layers: Sequence[int], metrics_by_split: Mapping[str, Sequence[float]]) -> Table:
     """One row per exit layer, one column per split, metrics in points (x100)."""
@@ -16,19 +18,6 @@ def per_exit_table(title: str, exit_layers: Sequence[int], metrics_by_split: Map
     for position, layer in enumerate(exit_layers):
         table.add_row(str(layer), *(f"{100 * values[position]:.1f}" for values in metrics_by_split.values()))
     return table
-
-
-def format_params(params: Mapping[str, object]) -> str:
-    """Parameters as ``name=value``, unset ones left out, floats to 3 significant digits."""
-    return ", ".join(f"{key}={_short(value)}" for key, value in params.items() if value is not None)
-
-
-def _short(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_short(item) for item in value) + "]"
-    return str(value)
 
 
 def frontier_table(result, selected=None) -> Table:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import platform
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import torch
 
 from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
 from epee.calibrate.results import CalibrationResult, PolicyPoint
-from epee.calibrate.select import fastest_within
 from epee.data import Dataset
 from epee.evaluate.exit_logits import collect_exit_logits, per_exit_metric
 from epee.evaluate.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
@@ -40,22 +40,28 @@ class TestAssessment:
     facts: dict[str, str]
 
 
-def select_per_policy(result: CalibrationResult, epsilon: float) -> dict[str, PolicyPoint]:
-    """Each policy's fastest dev point within ``epsilon`` of the last exit, else its most accurate point."""
+def select_per_policy(result: CalibrationResult, rule: str, value: float | None) -> dict[str, PolicyPoint]:
+    """Each policy's own choice under ``rule``, or its most accurate point when none qualifies."""
     selections = {}
     for policy in result.policies:
         points = result.points_of(policy)
         try:
-            selections[policy] = fastest_within(points, result.last_exit_metric, epsilon)
+            selections[policy] = replace(result, points=tuple(points)).select(rule, value)
         except ValueError:
             selections[policy] = max(points, key=lambda point: (point.metric, point.layer_speedup))
     return selections
 
 
 def calibrate_on_dev(
-    model: MultiExitModel, dataset: Dataset, *, epsilon: float, batch_size: int = 32
+    model: MultiExitModel,
+    dataset: Dataset,
+    *,
+    rule: str = "fastest_within",
+    value: float | None = 0.01,
+    policies: Sequence[str] = DEPLOYABLE_POLICIES,
+    batch_size: int = 32,
 ) -> DevCalibration:
-    """Simulate every deployable policy on dev, store the fastest within ``epsilon`` in the model."""
+    """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model."""
     if not dataset.dev:
         raise ValueError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
     encoder = text_encoder_for(model)
@@ -65,12 +71,12 @@ def calibrate_on_dev(
         encode_split(encoder, dataset.dev, model),
         metric_for(dataset, "dev"),
         metric_name=dataset.metric,
-        policies=DEPLOYABLE_POLICIES,
+        policies=policies,
         batch_size=batch_size,
     )
-    selected = calibration.fastest_within(epsilon)
-    store_selection(model, calibration, selected, rule="fastest_within", value=epsilon, split="dev")
-    return DevCalibration(calibration, selected, select_per_policy(calibration, epsilon))
+    selected = calibration.select(rule, value)
+    store_selection(model, calibration, selected, rule=rule, value=value, split="dev")
+    return DevCalibration(calibration, selected, select_per_policy(calibration, rule, value))
 
 
 def assess_on_test(

@@ -106,6 +106,23 @@ class MultiExitModel(nn.Module):
                 exit_logits.append(self.heads(exit_at[index], self.adapter.pool(state)))
         return torch.stack(exit_logits)
 
+    def predict(
+        self,
+        texts: Sequence[str],
+        text_pairs: Sequence[str | None] | None = None,
+        *,
+        policy: Any = None,
+        batch_size: int = 32,
+        progress: bool = False,
+    ):
+        """Early-exit predictions (labels, probabilities, exit layers); see :func:`epee.runtime.predict`.
+
+        ``policy`` defaults to the calibrated policy stored in the checkpoint.
+        """
+        from epee.runtime.predict import predict  # the runtime builds on this module
+
+        return predict(self, texts, text_pairs, policy=policy, batch_size=batch_size, progress=progress)
+
     # ---- parameter-efficient fine-tuning ------------------------------------------------------
 
     def add_peft(self, method: str = "lora", target_modules: Sequence[str] | None = None, **options: Any) -> None:

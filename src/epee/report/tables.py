@@ -8,11 +8,12 @@ and ``n/a`` wherever a figure was not measured.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from epee.calibrate.results import CalibrationResult
+from epee.formatting import format_params
 
 if TYPE_CHECKING:
     from epee.evaluate.policy_comparison import PolicyEvaluation
@@ -49,19 +50,6 @@ def in_points(metric: float | None) -> str:
 def as_factor(speedup: float | None) -> str:
     """A speed-up as a factor (1.849 -> ``1.85x``), never as a saved fraction."""
     return NOT_AVAILABLE if speedup is None else f"{speedup:.2f}x"
-
-
-def format_params(params: Mapping[str, object]) -> str:
-    """Policy parameters as ``key=value`` pairs, short enough for a table cell."""
-    return ", ".join(f"{key}={_short(value)}" for key, value in params.items()) or "-"
-
-
-def _short(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_short(item) for item in value) + "]"
-    return str(value)
 
 
 def summary_table(

@@ -1,4 +1,4 @@
-from epee.cli.tables import format_params
+from epee.formatting import format_params
 
 
 def test_parameters_are_compact():
