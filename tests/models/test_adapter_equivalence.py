@@ -23,15 +23,6 @@ IMPLEMENTATIONS = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, which only contend on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _build(model_type: str, attn_implementation: str | None = None):
     torch.manual_seed(0)
     config = CONFIGS[model_type]()

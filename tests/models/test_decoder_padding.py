@@ -12,15 +12,6 @@ DECODER_CONFIGS = {name: CONFIGS[name] for name in ("gpt2", "llama", "mistral", 
 LENGTHS = [9, 5, 7, 2]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, which only contend on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _build(model_type: str, attn_implementation: str):
     torch.manual_seed(0)
     backbone = AutoModel.from_config(DECODER_CONFIGS[model_type](), attn_implementation=attn_implementation)

@@ -30,14 +30,6 @@ POLICY_SETTINGS = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_every_deployable_policy_is_covered():
     assert {name for name, _ in POLICY_SETTINGS} == set(DEPLOYABLE_POLICIES)
 
