@@ -112,3 +112,14 @@ def test_help_of_every_command_is_complete():
     for command in ("train", "calibrate", "predict", "demo", "report"):
         assert command in result.output
         assert runner.invoke(app, [command, "--help"]).exit_code == 0
+
+
+def test_evaluate_prints_every_exit_beside_the_majority_baseline(tmp_path, checkpoint):
+    data = _table(tmp_path / "train.csv", GOOD)
+    dev = _table(tmp_path / "dev.csv", GOOD[:4])
+    result = runner.invoke(app, ["evaluate", str(checkpoint), "--data", str(data), "--dev", str(dev)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    assert [row.split("│")[1].strip() for row in rows] == ["1", "2", "3", "majority"]
+    # dev holds 2 "yes" and 2 "no": always predicting one class scores macro-F1 33.3 and accuracy 50.0
+    assert [cell.strip() for cell in rows[-1].split("│")[1:4]] == ["majority", "33.3", "50.0"]

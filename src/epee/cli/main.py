@@ -300,6 +300,57 @@ def calibrate(
 
 @app.command()
 @user_errors
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    split: Annotated[str, typer.Option(help="dev or test.")] = "dev",
+    dataset: DatasetOption = None,
+    data: DataOption = None,
+    dev: DevOption = None,
+    test: TestOption = None,
+    format: FormatOption = None,
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+    text_pair_column: PairColumnOption = None,
+    label_separator: SeparatorOption = None,
+    data_dir: DataDirOption = None,
+    max_examples: MaxExamplesOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
+) -> None:
+    """Every exit's metrics on a split, beside the majority-class baseline: look before trusting a speed-up."""
+    from epee.data.examples import with_label_order
+    from epee.evaluate.exit_logits import exit_metric_table
+    from epee.models import MultiExitModel
+
+    if split not in ("dev", "test"):
+        raise ValueError(f"--split must be dev or test, got {split!r}.")
+    loaded = load_data(
+        dataset,
+        data,
+        dev=dev,
+        test=test,
+        format=format,
+        text_column=text_column,
+        label_column=label_column,
+        text_pair_column=text_pair_column,
+        label_separator=label_separator,
+        data_dir=data_dir,
+        max_examples=max_examples,
+        seed=seed,
+    )
+    model = MultiExitModel.from_pretrained(checkpoint)
+    loaded = with_label_order(loaded, model.config.label_names)
+    table = exit_metric_table(model, loaded, split)
+    console.print(
+        per_exit_table(
+            f"{split} metrics per exit ({len(getattr(loaded, split) or [])} examples)",
+            [*model.exit_layers, "majority"],
+            table,
+        )
+    )
+
+
+@app.command()
+@user_errors
 def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the checkpoint and the report.")] = Path(
         "runs/demo"

@@ -9,8 +9,10 @@ from rich.table import Table
 from epee.formatting import format_params
 
 
-def per_exit_table(title: str, exit_layers: Sequence[int], metrics_by_split: Mapping[str, Sequence[float]]) -> Table:
-    """One row per exit layer, one column per split, metrics in points (x100)."""
+def per_exit_table(
+    title: str, exit_layers: Sequence[int | str], metrics_by_split: Mapping[str, Sequence[float]]
+) -> Table:
+    """One row per exit layer (or a named baseline), one column per split or metric, in points (x100)."""
     table = Table(title=title)
     table.add_column("exit layer", justify="right")
     for split in metrics_by_split:
