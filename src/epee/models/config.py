@@ -32,7 +32,6 @@ class MultiExitConfig:
     dropout: float = 0.1
     max_length: int = 128
     truncation: str = "head"
-    input_kind: str = "text"
     peft: dict[str, Any] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] | None = None

@@ -46,6 +46,8 @@ class MultiExitModel(nn.Module):
                 f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers."
             )
         self.exit_layers: list[int] = list(range(config.first_exit_layer, num_layers + 1))
+        self.exit_index_at_layer = {layer - 1: index for index, layer in enumerate(self.exit_layers)}
+        """0-based backbone layer -> index of the exit after it."""
         self.heads = ExitHeads(
             len(self.exit_layers),
             self.adapter.hidden_size,
@@ -90,20 +92,18 @@ class MultiExitModel(nn.Module):
             model_type=model.config.model_type,
             task=task,
             label_names=list(label_names),
-            input_kind="image" if model.main_input_name == "pixel_values" else "text",
             **settings,
         )
         return cls(config, model, tokenizer)
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Logits of every exit: ``[exits, batch, labels]``."""
-        exit_at = {layer - 1: exit_index for exit_index, layer in enumerate(self.exit_layers)}
         state = self.adapter.embed(inputs)
         exit_logits = []
         for index in range(self.num_layers):
             state = self.adapter.run_layer(index, state)
-            if index in exit_at:
-                exit_logits.append(self.heads(exit_at[index], self.adapter.pool(state)))
+            if index in self.exit_index_at_layer:
+                exit_logits.append(self.heads(self.exit_index_at_layer[index], self.adapter.pool(state)))
         return torch.stack(exit_logits)
 
     def predict(

@@ -30,7 +30,6 @@ def early_exit_forward(
     """Run one batch with early exits under ``policy`` (falling back to the last exit)."""
     adapter, heads = model.adapter, model.heads
     num_exits = len(model.exit_layers)
-    exit_at_layer = {layer - 1: exit_index for exit_index, layer in enumerate(model.exit_layers)}
 
     state = adapter.embed(inputs)
     batch_size = state.batch_size
@@ -42,9 +41,9 @@ def early_exit_forward(
 
     for layer_index in range(adapter.num_layers):
         state = adapter.run_layer(layer_index, state)
-        if layer_index not in exit_at_layer:
+        if layer_index not in model.exit_index_at_layer:
             continue
-        exit_index = exit_at_layer[layer_index]
+        exit_index = model.exit_index_at_layer[layer_index]
         logits = heads(exit_index, adapter.pool(state))  # [active, labels]
         leaving = step_with_fallback(policy, policy_state, exit_index, num_exits, logits)
         if not leaving.any():
