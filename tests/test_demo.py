@@ -25,26 +25,43 @@ def _rows(count: int, offset: int) -> list[Example]:
 
 def test_demo_path_writes_a_complete_report(tmp_path):
     dataset = Dataset(
-        name="tiny-reviews", task="single_label", label_names=["negative", "neutral", "positive"],
-        train=_rows(24, 0), dev=_rows(9, 1), test=_rows(9, 2), metric="macro_f1",
+        name="tiny-reviews",
+        task="single_label",
+        label_names=["negative", "neutral", "positive"],
+        train=_rows(24, 0),
+        dev=_rows(9, 1),
+        test=_rows(9, 2),
+        metric="macro_f1",
     )
     model = tiny_bert_model(labels=dataset.label_names)
     settings = DemoSettings(epochs=1, batch_size=8, time_budget_minutes=None, eval_batch_size=4, wallclock_repeats=1)
     outcome = run_demo(tmp_path, settings, model=model, dataset=dataset)
-    report = present_results(outcome.model, dataset, outcome.dev, outcome.test, 1.0, tmp_path / "report", "tiny",
-                             Console(record=True))
+    report = present_results(
+        outcome.model, dataset, outcome.dev, outcome.test, 1.0, tmp_path / "report", "tiny", Console(record=True)
+    )
 
     assert (tmp_path / "checkpoint" / "epee_config.json").is_file()
-    for name in ("report.md", "report.html", "report.json", "metric_vs_speedup.png", "per_exit_metric.png",
-                 "exit_layers.png"):
+    for name in (
+        "report.md",
+        "report.html",
+        "report.json",
+        "metric_vs_speedup.png",
+        "per_exit_metric.png",
+        "exit_layers.png",
+    ):
         assert (report / name).stat().st_size > 0, name
     markdown = (report / "report.md").read_text()
     for column in ("policy", "test", "layer speed-up", "FLOPs", "wall"):
         assert column.lower() in markdown.lower(), column
     assert {evaluation.policy for evaluation in outcome.test.evaluations} == set(DEPLOYABLE_POLICIES)
     for evaluation in outcome.test.evaluations:
-        for value in (evaluation.test_metric, evaluation.layer_speedup, evaluation.flops_speedup,
-                      evaluation.wallclock_speedup, evaluation.dev_metric):
+        for value in (
+            evaluation.test_metric,
+            evaluation.layer_speedup,
+            evaluation.flops_speedup,
+            evaluation.wallclock_speedup,
+            evaluation.dev_metric,
+        ):
             assert value is not None and math.isfinite(value), evaluation
     saved = json.loads((report / "report.json").read_text())
     assert len(saved["evaluations"]) == len(DEPLOYABLE_POLICIES)

@@ -7,7 +7,15 @@ from epee.data import DATASETS, load_dataset
 
 def test_all_benchmarks_are_registered():
     assert set(DATASETS) == {
-        "hoc", "chemprot", "ddi", "phee", "phee-trigger", "mtsamples", "druglib", "drugreview", "pneumoniamnist"
+        "hoc",
+        "chemprot",
+        "ddi",
+        "phee",
+        "phee-trigger",
+        "mtsamples",
+        "druglib",
+        "drugreview",
+        "pneumoniamnist",
     }
 
 

@@ -8,7 +8,13 @@ from epee.data import Dataset, Example, ImageExample
 
 def _dataset(train, dev=None, test=None, task="single_label", label_names=("a", "b"), **kwargs):
     return Dataset(
-        name="toy", task=task, label_names=list(label_names), train=train, dev=dev, test=test, metric="accuracy",
+        name="toy",
+        task=task,
+        label_names=list(label_names),
+        train=train,
+        dev=dev,
+        test=test,
+        metric="accuracy",
         **kwargs,
     )
 
@@ -70,8 +76,15 @@ def test_unknown_label_and_task_and_negative_are_rejected():
 def test_with_label_order_reorders_and_rejects_other_sets():
     from epee.data.examples import with_label_order
 
-    dataset = Dataset(name="d", task="single_label", label_names=["a", "b"], train=[Example("x", ("a",)),
-                      Example("y", ("b",))], dev=None, test=None, metric="macro_f1")
+    dataset = Dataset(
+        name="d",
+        task="single_label",
+        label_names=["a", "b"],
+        train=[Example("x", ("a",)), Example("y", ("b",))],
+        dev=None,
+        test=None,
+        metric="macro_f1",
+    )
     assert with_label_order(dataset, ["b", "a"]).label_names == ["b", "a"]
     with pytest.raises(ValueError, match=r"the data has \['a'\] that the model lacks and the model has \['c'\]"):
         with_label_order(dataset, ["b", "c"])

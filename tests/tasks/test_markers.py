@@ -25,7 +25,12 @@ def test_masks_replace_the_spans():
 
 def test_all_marker_tokens_for_a_tokenizer():
     assert all_marker_tokens(["Gene", "Chemical"]) == (
-        "[E1:Chemical]", "[E1:Gene]", "[/E1]", "[E2:Chemical]", "[E2:Gene]", "[/E2]",
+        "[E1:Chemical]",
+        "[E1:Gene]",
+        "[/E1]",
+        "[E2:Chemical]",
+        "[E2:Gene]",
+        "[/E2]",
     )
 
 

@@ -77,7 +77,13 @@ def _dataset(metric, task="single_label", label_names=("CPR:3", "False"), negati
     if task == "multi_label":
         train = [Example("t0", ("CPR:3", "False")), Example("t1", ())]
     return Dataset(
-        name="toy", task=task, label_names=list(label_names), train=train, dev=dev, test=None, metric=metric,
+        name="toy",
+        task=task,
+        label_names=list(label_names),
+        train=train,
+        dev=dev,
+        test=None,
+        metric=metric,
         negative_label=negative_label,
     )
 

@@ -74,8 +74,10 @@ def write_atomically(path: Path, records: Iterable[dict]) -> None:
             else:
                 writer = None
                 for record in records:
-                    flat = {key: json.dumps(value) if isinstance(value, dict | list) else value
-                            for key, value in record.items()}
+                    flat = {
+                        key: json.dumps(value) if isinstance(value, dict | list) else value
+                        for key, value in record.items()
+                    }
                     if writer is None:
                         writer = csv.DictWriter(stream, fieldnames=list(flat))
                         writer.writeheader()

@@ -20,9 +20,7 @@ LABELS = ("normal", "pneumonia")  # MedMNIST: 0 = normal, 1 = pneumonia
 SPLIT_PREFIXES = {"train": "train", "dev": "val", "test": "test"}
 
 
-def load_pneumoniamnist(
-    folder: Path, *, max_examples: int | Mapping[str, int] | None = None, seed: int = 0
-) -> Dataset:
+def load_pneumoniamnist(folder: Path, *, max_examples: int | Mapping[str, int] | None = None, seed: int = 0) -> Dataset:
     """The three official splits as image examples labelled ``normal`` / ``pneumonia``."""
     path = folder / FILE_NAME
     if not path.is_file():
@@ -53,6 +51,5 @@ def _images(images: np.ndarray, labels: np.ndarray, source: str) -> list[ImageEx
     if unknown:
         raise ValueError(f"{source} has label values {unknown}; PneumoniaMNIST uses 0 (normal) and 1 (pneumonia).")
     return [
-        ImageExample(image=image, labels=(LABELS[label],))
-        for image, label in zip(images, labels.tolist(), strict=True)
+        ImageExample(image=image, labels=(LABELS[label],)) for image, label in zip(images, labels.tolist(), strict=True)
     ]
