@@ -26,8 +26,11 @@ class DemoSettings:
 
     backbone: str = DEFAULT_BACKBONE
     dataset: str = DEMO_DATASET
-    epochs: int = 6
+    epochs: int = 10
     batch_size: int = 16
+    # Above the LoRA default (3e-4): a CPU minute budget allows few steps (300 here).
+    learning_rate: float = 1e-3
+    head_learning_rate: float = 3e-3
     max_length: int = 128
     epsilon: float = 0.01
     time_budget_minutes: float | None = 6.0
@@ -59,6 +62,8 @@ def run_demo(
     training = TrainingSettings(
         epochs=settings.epochs,
         batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        head_learning_rate=settings.head_learning_rate,
         time_budget_minutes=settings.time_budget_minutes,
         eval_batch_size=settings.eval_batch_size,
         seed=settings.seed,

@@ -69,7 +69,8 @@ def explanation_text(dataset, dev, test, epsilon: float) -> str:
         f"is measured against the plain Hugging Face model (AutoModel + the last exit head) on the same batches. "
         f"The policy selected on dev, {chosen.policy}, runs {chosen.layer_speedup:.2f}x fewer layers on test at "
         f"{100 * (chosen.test_metric - test.per_exit_test_metric[-1]):+.2f} points against the last exit, and "
-        f"measures {chosen.wallclock_speedup or 0:.2f}x on the clock. The oracle, which knows the final answer in "
-        f"advance, bounds what any policy could reach at {dev.calibration.oracle.layer_speedup:.2f}x. Small dev "
-        f"splits make thresholds noisy: test figures can move by a few points."
+        f"measures {chosen.wallclock_speedup or 0:.2f}x on the clock. The oracle, the earliest exit that already "
+        f"agrees with the last one, reaches {dev.calibration.oracle.layer_speedup:.2f}x on dev without changing any "
+        f"prediction; a policy can go beyond it only by changing predictions, for better where shallow exits beat "
+        f"the last one. Small dev splits make thresholds noisy: test figures can move by a few points."
     )
