@@ -29,7 +29,7 @@ from epee.models import MultiExitModel
 from epee.policies import policy_from_params
 from epee.runtime import early_exit_forward
 from epee.tasks.encoding import batch_indices
-from epee.train.fit import encode_split, text_encoder_for
+from epee.train.fit import encode_split, input_encoder_for
 
 RESULTS = Path(__file__).parent / "results" / "throughput.jsonl"
 
@@ -55,7 +55,7 @@ def main() -> None:
     dataset = load_dataset(args.dataset)
     examples = getattr(dataset, args.split)
     chosen = np.random.default_rng(0).permutation(len(examples))[: args.rows]
-    encoder = text_encoder_for(model)
+    encoder = input_encoder_for(model)
     split = encode_split(encoder, [examples[i] for i in sorted(chosen)], model)
 
     results = {}

@@ -187,3 +187,47 @@ def test_ia3_round_trip(tmp_path):
     with torch.no_grad():
         assert torch.equal(model(_batch(model)), loaded(_batch(loaded)))
     assert loaded.config.peft["method"] == "ia3"
+
+
+def test_added_marker_tokens_train_under_lora_and_survive_reload_and_merge(tmp_path):
+    from epee.data import Dataset, Example
+    from epee.train import TrainingSettings
+    from epee.train.fit import build_text_model, train_on_dataset
+
+    base = tiny_bert_model()
+    base.backbone.save_pretrained(tmp_path / "base")
+    base.tokenizer.save_pretrained(tmp_path / "base")
+    texts = ["We report the [E1] bleeding [/E1] after amprenavir.", "A [E1] rash [/E1] resolved."]
+    dataset = Dataset(
+        name="markers",
+        task="single_label",
+        label_names=["a", "b"],
+        train=[Example(text, (label,)) for text, label in zip(texts, "ab", strict=True)],
+        dev=None,
+        test=None,
+        metric="accuracy",
+        special_tokens=("[E1]", "[/E1]"),
+    )
+    model = build_text_model(dataset, backbone=str(tmp_path / "base"))
+    marker_ids = model.tokenizer.convert_tokens_to_ids(["[E1]", "[/E1]"])
+    assert model.config.peft["new_token_ids"] == marker_ids
+    marker_rows = next(p for name, p in model.backbone.named_parameters() if "trainable_tokens_delta" in name)
+    initial_rows = marker_rows.detach().clone()
+    train_on_dataset(model, dataset, TrainingSettings(epochs=1, batch_size=2, learning_rate=1e-2))
+    assert not torch.equal(marker_rows, initial_rows), "the marker embeddings did not train"
+    with torch.no_grad():  # move the marker rows and the adapter away from their initialisation
+        for name, parameter in model.backbone.named_parameters():
+            if "lora_B" in name or "trainable_tokens_delta" in name:
+                parameter.add_(torch.randn_like(parameter))
+    model.eval()
+    batch = TextEncoder(model.tokenizer, 32).collate(TextEncoder(model.tokenizer, 32).encode_texts(texts))
+    assert set(marker_ids) <= set(batch["input_ids"].flatten().tolist())
+
+    model.save_pretrained(tmp_path / "ck")
+    loaded = MultiExitModel.from_pretrained(tmp_path / "ck")
+    with torch.no_grad():
+        before = model(batch)
+        assert torch.equal(before, loaded(batch))
+        loaded.merge_peft()
+        torch.testing.assert_close(loaded(batch), before, atol=1e-5, rtol=1e-5)
+    assert not any("token_adapter" in name for name, _ in loaded.named_modules())

@@ -15,7 +15,10 @@ def _toy_split(model):
     texts = ["good great fine nice"] * 16 + ["bad awful poor sad"] * 16
     labels = [("positive",)] * 16 + [("negative",)] * 16
     encoder = TextEncoder(model.tokenizer, 16)
-    return encoder, EncodedSplit(encoder.encode_texts(texts), label_targets(labels, model.config.label_names, False))
+    features = encoder.encode_texts(texts)
+    return encoder, EncodedSplit(
+        features, label_targets(labels, model.config.label_names, False), encoder.sequence_lengths(features)
+    )
 
 
 def test_all_exits_learn_a_separable_task_and_history_is_recorded():

@@ -27,7 +27,7 @@ from epee.cli.data_options import (
 )
 from epee.cli.errors import user_errors
 from epee.cli.tables import frontier_table, per_exit_table
-from epee.defaults import DEFAULT_BACKBONE
+from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
 from epee.formatting import format_params
 
 app = typer.Typer(
@@ -65,12 +65,24 @@ def train(
     label_separator: SeparatorOption = None,
     data_dir: DataDirOption = None,
     max_examples: MaxExamplesOption = None,
-    backbone: Annotated[str, typer.Option(help="Hugging Face name or path, or a bundled model.")] = DEFAULT_BACKBONE,
-    peft: Annotated[str, typer.Option(help="lora, ia3, or none for full fine-tuning.")] = "lora",
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Hugging Face name or path, or a bundled model [default: {DEFAULT_BACKBONE} for texts, "
+            f"{SCRATCH_VIT} (a ViT trained from scratch) for images]."
+        ),
+    ] = None,
+    peft: Annotated[
+        str | None, typer.Option(help="lora, ia3, or none for full fine-tuning [default: lora; none for images].")
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Training epochs (per stage with --two-stage).")] = 3,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 32,
     learning_rate: Annotated[
-        float | None, typer.Option(help="Learning rate of the adapter or backbone [default: 3e-4 PEFT, 3e-5 full].")
+        float | None,
+        typer.Option(
+            help="Learning rate of the adapter or backbone [default: 3e-4 PEFT, 3e-5 full, "
+            f"{SCRATCH_LEARNING_RATE:g} from scratch]."
+        ),
     ] = None,
     head_learning_rate: Annotated[float, typer.Option(help="Learning rate of the exit heads.")] = 1e-3,
     depth_weights: Annotated[str, typer.Option(help="asc, uniform, or comma-separated weights per exit.")] = "asc",
@@ -89,23 +101,10 @@ def train(
 ) -> None:
     """Train a multi-exit model and write a checkpoint directory."""
     from epee.train import TrainingSettings
-    from epee.train.fit import build_text_model, train_on_dataset
+    from epee.train.fit import build_image_model, build_text_model, holds_images, train_on_dataset
 
     if output.exists() and any(output.iterdir()):
         raise ValueError(f"The output directory {output} already exists and is not empty; choose another.")
-    settings = TrainingSettings(
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        head_learning_rate=head_learning_rate,
-        depth_weights=_depth_weights(depth_weights),
-        class_weighting=class_weighting,
-        distill_weight=distill_weight,
-        two_stage=two_stage,
-        max_steps=max_steps,
-        time_budget_minutes=time_budget_minutes,
-        seed=seed,
-    )
     loaded = load_data(
         dataset,
         data,
@@ -120,14 +119,33 @@ def train(
         max_examples=max_examples,
         seed=seed,
     )
-    model = build_text_model(
-        loaded,
-        backbone=backbone,
-        peft=None if peft == "none" else peft,
-        max_length=max_length,
-        truncation=truncation,
-        first_exit_layer=first_exit_layer,
-        pooling=pooling,
+    if holds_images(loaded):
+        if backbone not in (None, SCRATCH_VIT) or peft not in (None, "none"):
+            raise ValueError(f"Images train a ViT from scratch: leave --backbone at {SCRATCH_VIT} and --peft at none.")
+        model = build_image_model(loaded, first_exit_layer=first_exit_layer)
+        learning_rate = learning_rate or SCRATCH_LEARNING_RATE
+    else:
+        model = build_text_model(
+            loaded,
+            backbone=backbone or DEFAULT_BACKBONE,
+            peft=None if peft == "none" else peft or "lora",
+            max_length=max_length,
+            truncation=truncation,
+            first_exit_layer=first_exit_layer,
+            pooling=pooling,
+        )
+    settings = TrainingSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate,
+        depth_weights=_depth_weights(depth_weights),
+        class_weighting=class_weighting,
+        distill_weight=distill_weight,
+        two_stage=two_stage,
+        max_steps=max_steps,
+        time_budget_minutes=time_budget_minutes,
+        seed=seed,
     )
     result = train_on_dataset(model, loaded, settings)
     result.model.save_pretrained(output)
@@ -355,7 +373,7 @@ def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the checkpoint and the report.")] = Path(
         "runs/demo"
     ),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 6,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 10,
     time_budget_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 6.0,
     epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
 ) -> None:

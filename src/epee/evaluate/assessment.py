@@ -11,6 +11,7 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
@@ -21,7 +22,7 @@ from epee.evaluate.policy_comparison import PolicyEvaluation, evaluate_on_test, 
 from epee.models import MultiExitModel
 from epee.policies import DEPLOYABLE_POLICIES
 from epee.tasks.metrics import metric_for
-from epee.train.fit import encode_split, text_encoder_for
+from epee.train.fit import encode_split, input_encoder_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class TestAssessment:
     evaluations: list[PolicyEvaluation]
     per_exit_test_metric: list[float]
     facts: dict[str, str]
+    logits: torch.Tensor  # every exit on test, [exits, examples, labels], for further figures (oracle, AUC)
+    labels: torch.Tensor
 
 
 def select_per_policy(result: CalibrationResult, rule: str, value: float | None) -> dict[str, PolicyPoint]:
@@ -64,7 +67,7 @@ def calibrate_on_dev(
     """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model."""
     if not dataset.dev:
         raise ValueError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
-    encoder = text_encoder_for(model)
+    encoder = input_encoder_for(model)
     calibration, _ = calibrate_model(
         model,
         encoder,
@@ -86,8 +89,13 @@ def assess_on_test(
     *,
     batch_size: int = 32,
     wallclock_repeats: int = 3,
+    wallclock_rows: int | None = None,
+    seed: int = 0,
 ) -> TestAssessment:
-    """Apply each dev choice to test; time each against the plain model. Merges any PEFT adapter first."""
+    """Apply each dev choice to test; time each against the plain model. Merges any PEFT adapter first.
+
+    ``wallclock_rows`` times a seeded sample of the test split instead of all of it (metrics always use all).
+    """
     if not dataset.test:
         raise ValueError(f"Dataset {dataset.name!r} has no test split to report on.")
     peft = model.config.peft
@@ -95,7 +103,7 @@ def assess_on_test(
         "full fine-tuning" if peft is None else f"{peft['method']} r={peft.get('r')}, alpha={peft.get('alpha')}"
     )
     model.merge_peft()  # inference runs the plain transformers modules, as fast as the plain model
-    encoder = text_encoder_for(model)
+    encoder = input_encoder_for(model)
     test_split = encode_split(encoder, dataset.test, model)
     metric = metric_for(dataset, "test")
     test_logits = collect_exit_logits(model, encoder, test_split, batch_size=batch_size, description="test logits")
@@ -104,13 +112,16 @@ def assess_on_test(
         model, test_logits, test_split.labels, metric, selections, layer_flops=layer_flops, head_flops=head_flops
     )
     logger.info("Timing every policy against the plain Hugging Face model on the test split ...")
-    measure_wallclock(model, encoder, test_split, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
+    timed = test_split
+    if wallclock_rows is not None and wallclock_rows < len(test_split):
+        timed = test_split.subset(np.random.default_rng(seed).choice(len(test_split), wallclock_rows, replace=False))
+    measure_wallclock(model, encoder, timed, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
     facts = {
         "model": f"{model.config.backbone} ({model.num_layers} layers, {model.config.model_type}), {adaptation}",
         "dataset": f"{dataset.name}: train {len(dataset.train)}, dev {len(dataset.dev or [])}, "
         f"test {len(dataset.test)}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        "wall clock": f"batch {batch_size}, median of {wallclock_repeats} runs",
+        "wall clock": f"batch {batch_size}, median of {wallclock_repeats} runs over {len(timed)} test rows",
     }
     per_exit_test = per_exit_metric(test_logits, test_split.labels, metric, model.config.multi_label)
-    return TestAssessment(evaluations, per_exit_test, facts)
+    return TestAssessment(evaluations, per_exit_test, facts, test_logits, test_split.labels)

@@ -42,12 +42,12 @@ def exit_metric_table(model: MultiExitModel, dataset, split: str) -> dict[str, l
     the last row shows what that collapse would score.
     """
     from epee.tasks.metrics import accuracy, macro_f1, metric_for, multilabel_macro_f1
-    from epee.train.fit import encode_split, text_encoder_for
+    from epee.train.fit import encode_split, input_encoder_for
 
     examples = getattr(dataset, split)
     if not examples:
         raise ValueError(f"Dataset {dataset.name!r} has no {split} split.")
-    encoder = text_encoder_for(model)
+    encoder = input_encoder_for(model)
     encoded = encode_split(encoder, examples, model)
     logits = collect_exit_logits(model, encoder, encoded, description=f"{split} logits")
     multi_label = model.config.multi_label

@@ -126,7 +126,11 @@ class MultiExitModel(nn.Module):
     # ---- parameter-efficient fine-tuning ------------------------------------------------------
 
     def add_peft(self, method: str = "lora", target_modules: Sequence[str] | None = None, **options: Any) -> None:
-        """Inject LoRA/IA3 into the backbone (in place); exit heads stay fully trainable."""
+        """Inject LoRA/IA3 into the backbone (in place); exit heads stay fully trainable.
+
+        ``new_token_ids`` (an option) lists tokens added to the vocabulary, whose embedding rows then
+        train and are saved with the adapter.
+        """
         if self.config.peft is not None:
             raise ValueError("This model already has a PEFT adapter.")
         settings: dict[str, Any] = {"method": method}
@@ -178,15 +182,17 @@ class MultiExitModel(nn.Module):
         if not directory.is_dir():
             raise FileNotFoundError(f"The checkpoint directory {str(directory)!r} does not exist.")
         config = MultiExitConfig.load(directory)
+        tokenizer = None
+        if (directory / TOKENIZER_DIR).is_dir():
+            tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
         if config.peft is None:
             backbone = _load_exact_backbone(directory / BACKBONE_DIR)
         else:
             backbone = load_backbone(config.backbone)
+            if config.peft.get("new_token_ids"):  # their rows come from the adapter; the size must match first
+                backbone.resize_token_embeddings(len(tokenizer), mean_resizing=False)
             peft_adapters.inject(backbone, config.peft)
             peft_adapters.load_adapter(backbone, directory / ADAPTER_DIR)
-        tokenizer = None
-        if (directory / TOKENIZER_DIR).is_dir():
-            tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
         model = cls(config, backbone, tokenizer)
         missing, unexpected = load_model(model.heads, str(directory / HEADS_FILE), strict=False)
         if missing or unexpected:

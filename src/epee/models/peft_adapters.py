@@ -3,6 +3,10 @@
 The backbone stays a plain ``transformers`` model with adapter layers inside, and the exit heads
 stay outside ``peft`` altogether: that avoids the known ``peft`` pitfall where a task head that
 is not listed in ``modules_to_save`` is silently re-initialised or dropped on reload.
+
+Tokens added to the vocabulary (entity and trigger markers) have no pretrained embedding: under
+LoRA their embedding rows train as ``peft`` trainable tokens and are saved with the adapter,
+because the base model they are reloaded onto has only random rows there.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import peft
 from peft.tuners.tuners_utils import BaseTunerLayer
+from peft.utils.other import AuxiliaryTrainingWrapper
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -21,16 +26,21 @@ LORA_DEFAULTS = {"r": 8, "alpha": 8, "dropout": 0.1}
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
-def peft_config_for(settings: dict[str, Any]) -> peft.PeftConfig:
+def peft_config_for(settings: dict[str, Any], embedding_name: str) -> peft.PeftConfig:
+    """The ``peft`` config of ``settings``; ``embedding_name`` is the input embedding's module name."""
     method = settings["method"]
+    new_tokens = list(settings.get("new_token_ids", []))
     if method == "lora":
         return peft.LoraConfig(
             r=settings["r"],
             lora_alpha=settings["alpha"],
             lora_dropout=settings["dropout"],
             target_modules=list(settings["target_modules"]),
+            trainable_token_indices={embedding_name: new_tokens} if new_tokens else None,
         )
     if method == "ia3":
+        if new_tokens:
+            raise ValueError("IA3 cannot train the embeddings of added tokens (markers); use LoRA or --peft none.")
         return peft.IA3Config(
             target_modules=list(settings["target_modules"]),
             feedforward_modules=list(settings.get("feedforward_modules", [])),
@@ -40,8 +50,10 @@ def peft_config_for(settings: dict[str, Any]) -> peft.PeftConfig:
 
 def inject(backbone: nn.Module, settings: dict[str, Any]) -> None:
     """Add adapter layers to ``backbone`` in place; only they stay trainable in the backbone."""
+    embedding = backbone.get_input_embeddings()
+    embedding_name = next(name for name, module in backbone.named_modules() if module is embedding)
     try:
-        peft.inject_adapter_in_model(peft_config_for(settings), backbone)
+        peft.inject_adapter_in_model(peft_config_for(settings, embedding_name.rsplit(".", 1)[-1]), backbone)
     except ValueError as error:  # peft's NoMatchingPeftModuleError is a ValueError
         if "not found in the base model" not in str(error):
             raise
@@ -79,9 +91,18 @@ def merge_into_backbone(backbone: nn.Module) -> None:
 
     Inference then runs exactly the plain ``transformers`` modules, at the plain model's speed.
     """
+    unwrapped: list[str] = []
     for name, module in list(backbone.named_modules()):
-        if isinstance(module, BaseTunerLayer):
+        if any(name.startswith(f"{wrapper}.") for wrapper in unwrapped):
+            continue  # the token layer inside a wrapper that is already merged
+        if isinstance(module, AuxiliaryTrainingWrapper):  # trainable rows of added tokens in the embedding
+            base = module.unload_and_optionally_merge_module(merge=True, safe_merge=False, adapter_names=None)
+            unwrapped.append(name)
+        elif isinstance(module, BaseTunerLayer):
             module.merge()
-            parent_name, _, child_name = name.rpartition(".")
-            parent = backbone.get_submodule(parent_name) if parent_name else backbone
-            setattr(parent, child_name, module.get_base_layer())
+            base = module.get_base_layer()
+        else:
+            continue
+        parent_name, _, child_name = name.rpartition(".")
+        parent = backbone.get_submodule(parent_name) if parent_name else backbone
+        setattr(parent, child_name, base)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -79,7 +78,7 @@ def predict(
     policy = resolve_policy(model, policy)
     encoder = TextEncoder(model.tokenizer, model.config.max_length, model.config.truncation)
     features = encoder.encode_texts(texts, text_pairs)
-    lengths = np.array([len(feature["input_ids"]) for feature in features])
+    lengths = encoder.sequence_lengths(features)
     logits = torch.empty(len(features), model.config.num_labels)
     exit_layer = torch.empty(len(features), dtype=torch.long)
     model.eval()

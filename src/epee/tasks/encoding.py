@@ -1,9 +1,10 @@
-"""Examples -> model inputs: tokenisation with a truncation strategy, label vectors, padded batches."""
+"""Texts -> model inputs: tokenisation with a truncation strategy, label vectors, padded batches."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,17 +12,22 @@ import torch
 
 @dataclass
 class EncodedSplit:
-    """Token ids per example (unpadded) and label targets, ready to be cut into batches."""
+    """Model inputs per example (unpadded token ids, or an image) and label targets, ready to be cut into batches.
 
-    features: list[dict[str, list[int]]]
+    ``lengths`` counts the tokens each example puts through a layer: batches are sorted by it, and
+    FLOPs are computed from it.
+    """
+
+    features: list[dict[str, Any]]
     labels: torch.Tensor | None  # [examples] class ids, or [examples, labels] 0/1 floats for multi-label
+    lengths: np.ndarray
 
     def __len__(self) -> int:
         return len(self.features)
 
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.array([len(feature["input_ids"]) for feature in self.features])
+    def subset(self, rows: Sequence[int]) -> EncodedSplit:
+        labels = None if self.labels is None else self.labels[torch.as_tensor(rows, dtype=torch.long)]
+        return EncodedSplit([self.features[row] for row in rows], labels, self.lengths[np.asarray(rows, dtype=int)])
 
 
 class TextEncoder:
@@ -36,6 +42,14 @@ class TextEncoder:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.truncation = truncation
+
+    def encode_examples(self, examples: Sequence[Any]) -> list[dict[str, list[int]]]:
+        if not all(hasattr(example, "text") for example in examples):
+            raise ValueError("This model reads texts; the data holds images.")
+        return self.encode_texts([example.text for example in examples], [example.text_pair for example in examples])
+
+    def sequence_lengths(self, features: Sequence[dict[str, list[int]]]) -> np.ndarray:
+        return np.array([len(feature["input_ids"]) for feature in features])
 
     def encode_texts(
         self, texts: Sequence[str], pairs: Sequence[str | None] | None = None

@@ -149,7 +149,7 @@ def _set_trainable(model: MultiExitModel, *, freeze_backbone: bool) -> None:
 
 
 def _is_adapter_parameter(name: str) -> bool:
-    return any(marker in name for marker in ("lora_", "ia3_"))
+    return any(marker in name for marker in ("lora_", "ia3_", "trainable_tokens_delta"))
 
 
 def _optimizer(model: MultiExitModel, settings: TrainingSettings, train_size: int, freeze_backbone: bool):
