@@ -1,0 +1,66 @@
+"""BENCHMARKS.md: the comparisons it states follow from the JSON, and the committed file is what the JSON renders."""
+
+import pytest
+
+from benchmarks.render import BENCHMARKS_MD, RESULTS_DIR, beats, best_policy, load_results, render
+
+
+def _policy(name, metric, speedup):
+    return {
+        "policy": name,
+        "params": {},
+        "dev_metric": metric,
+        "dev_layer_speedup": speedup,
+        "test_metric": metric,
+        "layer_speedup": speedup,
+        "flops_speedup": speedup,
+        "wallclock_speedup": None,
+        "mean_exit_layer": 6 / speedup,
+    }
+
+
+def _result(policies, last=0.80):
+    return {
+        "dataset": "ddi",
+        "task": "single_label",
+        "inputs": "texts",
+        "metric": "micro_f1",
+        "sizes": {"train": 10, "dev": 5, "test": 5},
+        "plan": {"max_length": 128, "truncation": "head", "learning_rate": 1e-3},
+        "model": "tiny",
+        "num_layers": 6,
+        "training": {"steps": 3, "seconds": 1.0},
+        "per_exit_dev": [0.5] * 5 + [last],
+        "per_exit_test": [0.5] * 5 + [last],
+        "oracle_dev_layer_speedup": 2.5,
+        "oracle_test_layer_speedup": 2.4,
+        "policies": policies,
+        "wallclock": "batch 32",
+        "machine": {"processor": "x86_64", "threads": 2, "platform": "linux", "versions": {"torch": "2"}, "date": "d"},
+    }
+
+
+def test_best_policy_is_the_fastest_within_one_point_of_the_last_exit():
+    result = _result([_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)])
+    assert best_policy(result)["policy"] == "epee"  # entropy is faster but 2 points down
+    assert beats(result, "epee", "patience")  # faster, both within the point
+    assert beats(result, "epee", "entropy")  # entropy breaks the constraint
+    assert not beats(result, "patience", "epee")
+    assert not beats(result, "entropy", "patience")  # a policy outside the constraint never wins
+    assert best_policy(_result([_policy("entropy", 0.70, 3.0)])) is None
+
+
+def test_rendered_summary_states_the_counts():
+    result = _result([_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)])
+    markdown = render([result])
+    assert "| ddi | 80.00 | epee | 79.50 | 1.80x | - | 2.40x | 1.80x | 1.50x | 3.00x* |" in markdown
+    assert "beats PABEE's on 1 of 1 datasets (ddi) and DeeBERT's on 1 of 1 (ddi)" in markdown
+    assert "within 1 point on 1 of 1 text datasets (ddi)." in markdown
+    assert render([result]) == markdown  # deterministic
+
+
+def test_committed_benchmarks_md_is_what_the_results_render():
+    results = load_results(RESULTS_DIR)
+    if not results:
+        pytest.skip(f"no suite results in {RESULTS_DIR}")
+    assert BENCHMARKS_MD.read_text() == render(results), "regenerate with: python -m benchmarks.render"
