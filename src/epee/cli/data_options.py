@@ -64,3 +64,13 @@ def load_data(
         label_separator=label_separator,
         seed=seed,
     )
+
+
+def load_checkpoint_and_data(checkpoint: Path, dataset: str | None, data: Path | None, **options):
+    """A checkpoint and the data to judge it on, its labels put in the model's order so ids match the heads."""
+    from epee.data.examples import with_label_order
+    from epee.models import MultiExitModel
+
+    loaded = load_data(dataset, data, **options)
+    model = MultiExitModel.from_pretrained(checkpoint)
+    return model, with_label_order(loaded, model.config.label_names)

@@ -23,6 +23,7 @@ from epee.cli.data_options import (
     SeparatorOption,
     TestOption,
     TextColumnOption,
+    load_checkpoint_and_data,
     load_data,
 )
 from epee.cli.errors import user_errors
@@ -280,15 +281,14 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split; store them in the checkpoint."""
-    from epee.data.examples import with_label_order
     from epee.evaluate.assessment import calibrate_on_dev
-    from epee.models import MultiExitModel
     from epee.policies import DEPLOYABLE_POLICIES
 
     value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
     if rule == "best_at_speedup" and target_speedup is None:
         raise ValueError("The best_at_speedup rule needs --target-speedup.")
-    loaded = load_data(
+    model, loaded = load_checkpoint_and_data(
+        checkpoint,
         dataset,
         data,
         dev=dev,
@@ -301,8 +301,6 @@ def calibrate(
         max_examples=max_examples,
         seed=seed,
     )
-    model = MultiExitModel.from_pretrained(checkpoint)
-    loaded = with_label_order(loaded, model.config.label_names)
     chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
     calibrated = calibrate_on_dev(model, loaded, rule=rule, value=value, policies=chosen)
     result, selected = calibrated.calibration, calibrated.selected
@@ -335,13 +333,12 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
 ) -> None:
     """Every exit's metrics on a split, beside the majority-class baseline: look before trusting a speed-up."""
-    from epee.data.examples import with_label_order
     from epee.evaluate.exit_logits import exit_metric_table
-    from epee.models import MultiExitModel
 
     if split not in ("dev", "test"):
         raise ValueError(f"--split must be dev or test, got {split!r}.")
-    loaded = load_data(
+    model, loaded = load_checkpoint_and_data(
+        checkpoint,
         dataset,
         data,
         dev=dev,
@@ -355,8 +352,6 @@ def evaluate(
         max_examples=max_examples,
         seed=seed,
     )
-    model = MultiExitModel.from_pretrained(checkpoint)
-    loaded = with_label_order(loaded, model.config.label_names)
     table = exit_metric_table(model, loaded, split)
     console.print(
         per_exit_table(
@@ -421,11 +416,10 @@ def report(
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory."""
     from epee.cli.results import present_results
-    from epee.data.examples import with_label_order
     from epee.evaluate.assessment import assess_on_test, calibrate_on_dev
-    from epee.models import MultiExitModel
 
-    loaded = load_data(
+    model, loaded = load_checkpoint_and_data(
+        checkpoint,
         dataset,
         data,
         dev=dev,
@@ -439,8 +433,6 @@ def report(
         max_examples=max_examples,
         seed=seed,
     )
-    model = MultiExitModel.from_pretrained(checkpoint)
-    loaded = with_label_order(loaded, model.config.label_names)
     calibrated = calibrate_on_dev(model, loaded, value=epsilon / 100)
     assessed = assess_on_test(model, loaded, calibrated.selections)
     present_results(model, loaded, calibrated, assessed, epsilon, output, f"epee report: {loaded.name}", console)
