@@ -17,7 +17,7 @@ import torch
 
 from epee.data import load_dataset
 from epee.models import MultiExitModel
-from epee.train.fit import encode_split, input_encoder_for
+from epee.models.inputs import encode_split, featurizer_for
 
 
 def directory_size(path: Path) -> int:
@@ -37,10 +37,10 @@ def main() -> None:
     args = parser.parse_args()
 
     model = MultiExitModel.from_pretrained(args.checkpoint)
-    encoder = input_encoder_for(model)
+    featurizer = featurizer_for(model)
     examples = load_dataset(args.dataset, max_examples={"dev": args.rows}).dev[: args.rows]
-    split = encode_split(encoder, examples, model)
-    batch = encoder.collate(split.features)
+    split = encode_split(featurizer, examples, model)
+    batch = featurizer.collate(split.features)
     with tempfile.TemporaryDirectory() as scratch:
         resaved = model.save_pretrained(Path(scratch) / "resaved")
         print(

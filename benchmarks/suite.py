@@ -30,12 +30,12 @@ from rich.logging import RichHandler
 from benchmarks.render import RESULTS_DIR, write_benchmarks_md
 from epee.data import load_dataset
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE
-from epee.evaluate.assessment import assess_on_test, calibrate_on_dev
-from epee.evaluate.speed import layer_speedup
 from epee.policies import oracle_exits
+from epee.runtime.speed import layer_speedup
 from epee.tasks.metrics import binary_auc
 from epee.train import TrainingSettings
-from epee.train.fit import build_image_model, build_text_model, holds_images, train_on_dataset
+from epee.workflow.assessment import assess_on_test, calibrate_on_dev
+from epee.workflow.fit import build_image_model, build_text_model, holds_images, train_on_dataset
 
 logger = logging.getLogger("benchmarks.suite")
 

@@ -26,10 +26,10 @@ from rich.table import Table
 from epee.data import load_dataset
 from epee.evaluate.wallclock import compare_wallclock
 from epee.models import MultiExitModel
+from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import policy_from_params
 from epee.runtime import early_exit_forward
 from epee.tasks.encoding import batch_indices
-from epee.train.fit import encode_split, input_encoder_for
 
 RESULTS = Path(__file__).parent / "results" / "throughput.jsonl"
 
@@ -55,13 +55,13 @@ def main() -> None:
     dataset = load_dataset(args.dataset)
     examples = getattr(dataset, args.split)
     chosen = np.random.default_rng(0).permutation(len(examples))[: args.rows]
-    encoder = input_encoder_for(model)
-    split = encode_split(encoder, [examples[i] for i in sorted(chosen)], model)
+    featurizer = featurizer_for(model)
+    split = encode_split(featurizer, [examples[i] for i in sorted(chosen)], model)
 
     results = {}
     for batch_size, rows in ((1, args.latency_rows), (args.batch_size, len(split))):
         order = batch_indices(min(rows, len(split)), batch_size, lengths=split.lengths[:rows])
-        batches = [encoder.collate([split.features[i] for i in batch]) for batch in order]
+        batches = [featurizer.collate([split.features[i] for i in batch]) for batch in order]
         timings = compare_wallclock(model, batches, {"policy": policy}, repeats=args.repeats)
         results[batch_size] = timings
 
@@ -69,7 +69,7 @@ def main() -> None:
         [
             early_exit_forward(model, batch, policy).exit_layer
             for batch in (
-                encoder.collate([split.features[i] for i in rows])
+                featurizer.collate([split.features[i] for i in rows])
                 for rows in batch_indices(len(split), args.batch_size, lengths=split.lengths)
             )
         ]

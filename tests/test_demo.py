@@ -8,8 +8,8 @@ from rich.console import Console
 
 from epee.cli.results import present_results
 from epee.data import Dataset, Example
-from epee.demo import DemoSettings, run_demo
 from epee.policies import DEPLOYABLE_POLICIES
+from epee.workflow.demo import DemoSettings, run_demo
 from tests.helpers import tiny_bert_model
 
 WORDS = {"good": "positive", "bad": "negative", "okay": "neutral"}

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from epee.calibrate import calibrate, choose_beem_alpha, per_exit_error_rates, predictions_from_logits
+from epee.calibrate import calibrate, choose_beem_alpha, per_exit_error_rates
 from epee.calibrate.grids import default_grids
 from epee.policies import DEPLOYABLE_POLICIES
+from epee.runtime.exit_logits import predictions_from_logits
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:

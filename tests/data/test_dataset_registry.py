@@ -3,6 +3,7 @@
 import pytest
 
 from epee.data import DATASETS, load_dataset
+from epee.errors import EpeeError
 
 
 def test_all_benchmarks_are_registered():
@@ -26,7 +27,7 @@ def test_unknown_name_lists_the_known_ones():
 
 def test_missing_folder_says_where_it_looked_and_the_env_var(tmp_path, monkeypatch):
     monkeypatch.setenv("EPEE_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=rf"looked for in {tmp_path}/ddi.*EPEE_DATA_DIR"):
+    with pytest.raises(EpeeError, match=rf"looked for in {tmp_path}/ddi.*EPEE_DATA_DIR"):
         load_dataset("ddi")
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from epee.data import read_table
 from epee.data.tabular import read_rows
+from epee.errors import EpeeError
 
 
 def test_csv_with_quoted_newlines_and_multi_labels(tmp_path):
@@ -45,7 +46,7 @@ def test_raw_tsv_keeps_quotes_and_crlf(tmp_path):
 
 
 def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(EpeeError, match="does not exist"):
         read_table(tmp_path / "absent.csv", text_column="t", label_column="l")
     (tmp_path / "data.xlsx").write_text("x")
     with pytest.raises(ValueError, match=r"suffix '.xlsx'.*'csv', 'json', 'jsonl', 'tsv'"):

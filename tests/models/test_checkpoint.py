@@ -6,16 +6,17 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.models.backbones import load_tokenizer
-from epee.tasks.encoding import TextEncoder
+from epee.tasks.encoding import TextFeaturizer
 from tests.helpers import tiny_bert_model
 
 TEXTS = ["Aspirin may increase the anticoagulant effect of warfarin.", "No interaction was found.", "x"]
 
 
 def _batch(model):
-    return TextEncoder(model.tokenizer, 32).collate(TextEncoder(model.tokenizer, 32).encode_texts(TEXTS))
+    return TextFeaturizer(model.tokenizer, 32).collate(TextFeaturizer(model.tokenizer, 32).encode_texts(TEXTS))
 
 
 def _perturb_heads(model):
@@ -100,14 +101,14 @@ def test_unexpected_head_weight_fails_loudly(tmp_path):
 
 
 def test_not_a_checkpoint_and_missing_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(EpeeError, match="does not exist"):
         MultiExitModel.from_pretrained(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match="has no epee_config.json"):
+    with pytest.raises(EpeeError, match="has no epee_config.json"):
         MultiExitModel.from_pretrained(tmp_path)
 
 
 def test_model_path_that_does_not_exist():
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(EpeeError, match="does not exist"):
         MultiExitModel.from_backbone("./no/such/model", label_names=["a", "b"])
 
 
@@ -150,13 +151,13 @@ def test_exit_poolers_start_from_the_pretrained_pooler():
 def test_real_minilm_adapter_reproduces_forward():
     from transformers import AutoModel
 
-    from epee.models.adapters import build_adapter
     from epee.models.backbones import resolve_backbone
+    from epee.models.families import build_family
 
     backbone = AutoModel.from_pretrained(resolve_backbone("minilm")).eval()
     tokenizer = load_tokenizer("minilm")
     inputs = dict(tokenizer(TEXTS, padding=True, return_tensors="pt"))
-    adapter = build_adapter(backbone)
+    adapter = build_family(backbone)
     with torch.no_grad():
         state = adapter.embed(inputs)
         for index in range(adapter.num_layers):
@@ -192,7 +193,7 @@ def test_ia3_round_trip(tmp_path):
 def test_added_marker_tokens_train_under_lora_and_survive_reload_and_merge(tmp_path):
     from epee.data import Dataset, Example
     from epee.train import TrainingSettings
-    from epee.train.fit import build_text_model, train_on_dataset
+    from epee.workflow.fit import build_text_model, train_on_dataset
 
     base = tiny_bert_model()
     base.backbone.save_pretrained(tmp_path / "base")
@@ -220,7 +221,7 @@ def test_added_marker_tokens_train_under_lora_and_survive_reload_and_merge(tmp_p
             if "lora_B" in name or "trainable_tokens_delta" in name:
                 parameter.add_(torch.randn_like(parameter))
     model.eval()
-    batch = TextEncoder(model.tokenizer, 32).collate(TextEncoder(model.tokenizer, 32).encode_texts(texts))
+    batch = TextFeaturizer(model.tokenizer, 32).collate(TextFeaturizer(model.tokenizer, 32).encode_texts(texts))
     assert set(marker_ids) <= set(batch["input_ids"].flatten().tolist())
 
     model.save_pretrained(tmp_path / "ck")

@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from epee.models.adapters import build_adapter
-from epee.models.adapters.base import last_token_index, position_ids_from_mask
+from epee.models.families import build_family
+from epee.models.families.base import last_token_index, position_ids_from_mask
 from tests.tiny_configs import CONFIGS
 
 DECODER_CONFIGS = {name: CONFIGS[name] for name in ("gpt2", "llama", "mistral", "qwen2")}
@@ -15,7 +15,7 @@ LENGTHS = [9, 5, 7, 2]
 def _build(model_type: str, attn_implementation: str):
     torch.manual_seed(0)
     backbone = AutoModel.from_config(DECODER_CONFIGS[model_type](), attn_implementation=attn_implementation)
-    return build_adapter(backbone.eval())
+    return build_family(backbone.eval())
 
 
 def _sentences() -> list[torch.Tensor]:
@@ -34,14 +34,14 @@ def _padded(sentences: list[torch.Tensor], side: str) -> dict[str, torch.Tensor]
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-def _pooled_per_layer(adapter, inputs) -> list[torch.Tensor]:
+def _pooled_per_layer(family, inputs) -> list[torch.Tensor]:
     """Features ``[batch, hidden]`` for the exit after every layer."""
     pooled = []
     with torch.no_grad():
-        state = adapter.embed(inputs)
-        for index in range(adapter.num_layers):
-            state = adapter.run_layer(index, state)
-            pooled.append(adapter.pool(state))
+        state = family.embed(inputs)
+        for index in range(family.num_layers):
+            state = family.run_layer(index, state)
+            pooled.append(family.pool(state))
     return pooled
 
 
@@ -57,14 +57,14 @@ def test_positions_and_last_token_count_real_tokens_only():
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
 @pytest.mark.parametrize("model_type", sorted(DECODER_CONFIGS))
 def test_left_padded_layer_loop_reproduces_forward(model_type, attn_implementation):
-    adapter = _build(model_type, attn_implementation)
+    family = _build(model_type, attn_implementation)
     inputs = _padded(_sentences(), "left")
     with torch.no_grad():
-        expected = adapter.backbone(**inputs, **adapter.extra_inputs_for_forward(inputs)).last_hidden_state
-        state = adapter.embed(inputs)
-        for index in range(adapter.num_layers):
-            state = adapter.run_layer(index, state)
-        actual = adapter.output_hidden(state)
+        expected = family.backbone(**inputs, **family.extra_inputs_for_forward(inputs)).last_hidden_state
+        state = family.embed(inputs)
+        for index in range(family.num_layers):
+            state = family.run_layer(index, state)
+        actual = family.output_hidden(state)
     real = inputs["attention_mask"].bool()
     torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=0)
 
@@ -72,10 +72,10 @@ def test_left_padded_layer_loop_reproduces_forward(model_type, attn_implementati
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
 @pytest.mark.parametrize("model_type", sorted(DECODER_CONFIGS))
 def test_left_and_right_padding_give_the_same_features_at_every_exit(model_type, attn_implementation):
-    adapter = _build(model_type, attn_implementation)
+    family = _build(model_type, attn_implementation)
     sentences = _sentences()
-    left = _pooled_per_layer(adapter, _padded(sentences, "left"))
-    right = _pooled_per_layer(adapter, _padded(sentences, "right"))
+    left = _pooled_per_layer(family, _padded(sentences, "left"))
+    right = _pooled_per_layer(family, _padded(sentences, "right"))
     for layer, (left_features, right_features) in enumerate(zip(left, right, strict=True)):
         torch.testing.assert_close(left_features, right_features, atol=1e-5, rtol=0, msg=f"layer {layer}")
 
@@ -83,8 +83,8 @@ def test_left_and_right_padding_give_the_same_features_at_every_exit(model_type,
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("model_type", sorted(DECODER_CONFIGS))
 def test_padded_features_equal_each_sentence_run_alone(model_type, side):
-    adapter = _build(model_type, "sdpa")
+    family = _build(model_type, "sdpa")
     sentences = _sentences()
-    batched = _pooled_per_layer(adapter, _padded(sentences, side))[-1]
-    alone = torch.cat([_pooled_per_layer(adapter, _padded([sentence], side))[-1] for sentence in sentences])
+    batched = _pooled_per_layer(family, _padded(sentences, side))[-1]
+    alone = torch.cat([_pooled_per_layer(family, _padded([sentence], side))[-1] for sentence in sentences])
     torch.testing.assert_close(batched, alone, atol=1e-5, rtol=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from epee.calibrate import CalibrationResult, PolicyPoint
-from epee.evaluate.policy_comparison import PolicyEvaluation
+from epee.workflow.policy_comparison import PolicyEvaluation
 
 NUM_LAYERS = 8
 EXIT_LAYERS = (2, 4, 6, 8)

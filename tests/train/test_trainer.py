@@ -2,7 +2,7 @@
 
 import torch
 
-from epee.tasks.encoding import EncodedSplit, TextEncoder, label_targets
+from epee.tasks.encoding import EncodedSplit, TextFeaturizer, label_targets
 from epee.train import TrainingSettings, train
 from tests.helpers import tiny_bert_model
 
@@ -14,21 +14,21 @@ def _accuracy(predictions, gold):
 def _toy_split(model):
     texts = ["good great fine nice"] * 16 + ["bad awful poor sad"] * 16
     labels = [("positive",)] * 16 + [("negative",)] * 16
-    encoder = TextEncoder(model.tokenizer, 16)
-    features = encoder.encode_texts(texts)
-    return encoder, EncodedSplit(
-        features, label_targets(labels, model.config.label_names, False), encoder.sequence_lengths(features)
+    featurizer = TextFeaturizer(model.tokenizer, 16)
+    features = featurizer.encode_texts(texts)
+    return featurizer, EncodedSplit(
+        features, label_targets(labels, model.config.label_names, False), featurizer.sequence_lengths(features)
     )
 
 
 def test_all_exits_learn_a_separable_task_and_history_is_recorded():
     torch.manual_seed(0)
     model = tiny_bert_model()
-    encoder, split = _toy_split(model)
+    featurizer, split = _toy_split(model)
     settings = TrainingSettings(
         epochs=6, batch_size=8, learning_rate=1e-2, head_learning_rate=3e-2, warmup_ratio=0.0, seed=1
     )
-    history = train(model, encoder, split, split, settings, _accuracy)
+    history = train(model, featurizer, split, split, settings, _accuracy)
     best = history.epochs[history.best_epoch].dev_exit_metrics
     assert best == [1.0, 1.0, 1.0]
     assert model.config.training["history"]["best_epoch"] == history.best_epoch
@@ -37,8 +37,8 @@ def test_all_exits_learn_a_separable_task_and_history_is_recorded():
 
 def test_step_budget_stops_training():
     model = tiny_bert_model()
-    encoder, split = _toy_split(model)
-    history = train(model, encoder, split, None, TrainingSettings(epochs=5, batch_size=8, max_steps=3), _accuracy)
+    featurizer, split = _toy_split(model)
+    history = train(model, featurizer, split, None, TrainingSettings(epochs=5, batch_size=8, max_steps=3), _accuracy)
     assert history.steps == 3 and history.stopped_by == "max_steps"
 
 
@@ -46,7 +46,7 @@ def test_lora_training_updates_only_adapter_and_heads():
     model = tiny_bert_model()
     model.add_peft()
     frozen_before = model.backbone.embeddings.word_embeddings.weight.clone()
-    encoder, split = _toy_split(model)
-    train(model, encoder, split, None, TrainingSettings(epochs=1, batch_size=8), _accuracy)
+    featurizer, split = _toy_split(model)
+    train(model, featurizer, split, None, TrainingSettings(epochs=1, batch_size=8), _accuracy)
     assert torch.equal(model.backbone.embeddings.word_embeddings.weight, frozen_before)
     assert any(name for name, p in model.backbone.named_parameters() if "lora_B" in name and p.abs().sum() > 0)

@@ -12,12 +12,11 @@ from epee.calibrate.beem import choose_beem_alpha
 from epee.calibrate.grids import default_grids, epee_grid
 from epee.calibrate.results import SELECTION_RULES, CalibrationResult, PolicyPoint
 from epee.calibrate.select import at_least_last_exit, best_at_speedup, fastest_within, pareto_frontier
-from epee.calibrate.sweep import Metric, calibrate, per_exit_error_rates, predictions_from_logits
+from epee.calibrate.sweep import calibrate, per_exit_error_rates
 
 __all__ = [
     "SELECTION_RULES",
     "CalibrationResult",
-    "Metric",
     "PolicyPoint",
     "at_least_last_exit",
     "best_at_speedup",
@@ -28,5 +27,4 @@ __all__ = [
     "fastest_within",
     "pareto_frontier",
     "per_exit_error_rates",
-    "predictions_from_logits",
 ]

@@ -7,6 +7,7 @@ import torch
 
 from epee.calibrate.fast import ExitTables, fast_exit_index
 from epee.calibrate.sweep import per_exit_error_rates, predictions_from_logits
+from epee.errors import EpeeError
 from epee.policies import BEEMParams, BEEMPolicy, beem_alpha_candidates
 
 
@@ -34,7 +35,7 @@ def choose_beem_alpha(
     elif weights == "accuracy":
         scheme = {"weights": "accuracy", "accuracies": tuple(1.0 - error for error in error_rates)}
     else:
-        raise ValueError(f"choose_beem_alpha weighs exits by 'cost' or 'accuracy'; got {weights!r}.")
+        raise EpeeError(f"choose_beem_alpha weighs exits by 'cost' or 'accuracy'; got {weights!r}.")
     exit_weights = BEEMParams(alpha=0.0, **scheme).exit_weights()
     per_exit_predictions = predictions_from_logits(layer_logits, multi_label)  # [exits, batch(, labels)]
     rows = np.arange(len(labels))

@@ -17,6 +17,7 @@ from itertools import pairwise
 
 import torch
 
+from epee.errors import EpeeError
 from epee.policies import ExitPolicy, simulate
 from epee.policies.base import count_consecutive
 from epee.policies.scores import (
@@ -75,7 +76,7 @@ class ExitTables:
     def _beem_score(self, weights: tuple[float, ...]) -> torch.Tensor:
         """BEEM's aggregated score S_i after each exit (see :mod:`epee.policies.beem`)."""
         if len(weights) < self.num_exits:
-            raise ValueError(
+            raise EpeeError(
                 f"The beem policy has weights for {len(weights)} exits but the cached logits have {self.num_exits}; "
                 "give one weight (or accuracy, or num_exits) per exit of the model."
             )

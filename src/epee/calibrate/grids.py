@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from itertools import product
 from typing import Any
 
+from epee.errors import EpeeError
 from epee.policies import DIVERGENCES, beem_alpha_candidates, cost_weights
 
 Grid = list[dict[str, Any]]
@@ -60,7 +61,7 @@ def fpabee_grid(
 ) -> Grid:
     unknown = sorted(set(divergences) - set(DIVERGENCES))
     if unknown:
-        raise ValueError(f"Unknown divergence {unknown[0]!r} in the fpabee grid; choose from {DIVERGENCES}.")
+        raise EpeeError(f"Unknown divergence {unknown[0]!r} in the fpabee grid; choose from {DIVERGENCES}.")
     return [
         {"tau": tau, "patience": patience, "divergence": kind}
         for kind, tau, patience in product(divergences, taus, patiences)

@@ -6,18 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from epee.calibrate.results import CalibrationResult, PolicyPoint
-from epee.calibrate.sweep import Metric, calibrate
-from epee.evaluate.exit_logits import collect_exit_logits
-from epee.evaluate.speed import exit_head_flops, transformer_layer_flops
+from epee.calibrate.sweep import calibrate
 from epee.models import MultiExitModel
 from epee.policies import DEPLOYABLE_POLICIES, policy_params
+from epee.runtime.exit_logits import collect_exit_logits
+from epee.runtime.speed import exit_head_flops, transformer_layer_flops
 from epee.tasks.encoding import EncodedSplit
+from epee.tasks.metrics import Metric
 
 
 def model_flops(model: MultiExitModel, mean_sequence_length: float) -> tuple[float, float]:
     """(FLOPs of one backbone layer, FLOPs of one exit head) per sequence of the mean length."""
     config = model.backbone.config
-    hidden = model.adapter.hidden_size
+    hidden = model.family.hidden_size
     intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * hidden
     layer = transformer_layer_flops(hidden, intermediate, round(mean_sequence_length))
     head = exit_head_flops(hidden, model.config.num_labels, pooler=len(model.heads.poolers) > 0)
@@ -26,7 +27,7 @@ def model_flops(model: MultiExitModel, mean_sequence_length: float) -> tuple[flo
 
 def calibrate_model(
     model: MultiExitModel,
-    encoder,
+    featurizer,
     split: EncodedSplit,
     metric: Metric,
     *,
@@ -38,7 +39,7 @@ def calibrate_model(
 
     Returns the result and the cached logits ``[exits, examples, labels]`` (reports reuse them).
     """
-    logits = collect_exit_logits(model, encoder, split, batch_size=batch_size, description="all-exit logits")
+    logits = collect_exit_logits(model, featurizer, split, batch_size=batch_size, description="all-exit logits")
     layer_flops, head_flops = model_flops(model, float(split.lengths.mean()))
     result = calibrate(
         logits,

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from epee.calibrate.select import at_least_last_exit, best_at_speedup, fastest_within, pareto_frontier
+from epee.errors import EpeeError
 from epee.policies import ExitPolicy, make_policy
 
 SELECTION_RULES = ("fastest_within", "best_at_speedup", "at_least_last_exit")
@@ -73,7 +74,7 @@ class CalibrationResult:
 
     def points_of(self, policy: str) -> list[PolicyPoint]:
         if policy not in self.policies:
-            raise ValueError(f"Policy {policy!r} was not calibrated; calibrated policies are {self.policies}.")
+            raise EpeeError(f"Policy {policy!r} was not calibrated; calibrated policies are {self.policies}.")
         return [point for point in self.points if point.policy == policy]
 
     def frontier(self, policy: str | None = None) -> list[PolicyPoint]:
@@ -96,14 +97,14 @@ class CalibrationResult:
         """Apply a rule by name: ``fastest_within`` (value = epsilon), ``best_at_speedup`` (value = target),
         ``at_least_last_exit`` (no value)."""
         if rule not in SELECTION_RULES:
-            raise ValueError(f"Unknown selection rule {rule!r}; choose one of {SELECTION_RULES}.")
+            raise EpeeError(f"Unknown selection rule {rule!r}; choose one of {SELECTION_RULES}.")
         if rule == "at_least_last_exit":
             if value is not None:
-                raise ValueError(f"The at_least_last_exit rule takes no value; got {value}.")
+                raise EpeeError(f"The at_least_last_exit rule takes no value; got {value}.")
             return self.at_least_last_exit()
         if value is None:
             meaning = "epsilon" if rule == "fastest_within" else "target speed-up"
-            raise ValueError(f"The {rule} rule needs a value (its {meaning}).")
+            raise EpeeError(f"The {rule} rule needs a value (its {meaning}).")
         return self.fastest_within(value) if rule == "fastest_within" else self.best_at_speedup(value)
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from epee.errors import EpeeError
+
 TOLERANCE = 1e-12
 """Slack on comparisons, so the last exit's own point always meets "metric >= last-exit metric"."""
 
@@ -41,10 +43,10 @@ def fastest_within(points: Sequence[P], reference_metric: float, epsilon: float)
     ``epsilon`` is in metric units: metrics are fractions, so 0.01 allows one point (1 %) of loss.
     """
     if epsilon < 0:
-        raise ValueError(f"epsilon is an allowed metric loss and must be >= 0; got {epsilon}.")
+        raise EpeeError(f"epsilon is an allowed metric loss and must be >= 0; got {epsilon}.")
     eligible = [point for point in points if point.metric >= reference_metric - epsilon - TOLERANCE]
     if not eligible:
-        raise ValueError(
+        raise EpeeError(
             f"No calibrated point reaches metric {reference_metric - epsilon:.4f} (reference {reference_metric:.4f} "
             f"minus epsilon {epsilon}); allow a larger epsilon or include the budget policy's last-exit point."
         )
@@ -54,11 +56,11 @@ def fastest_within(points: Sequence[P], reference_metric: float, epsilon: float)
 def best_at_speedup(points: Sequence[P], target: float) -> P:
     """The best-metric point whose layer speed-up >= ``target``; ties go to the faster point."""
     if target <= 0:
-        raise ValueError(f"The target layer speed-up must be > 0 (1.0 means no speed-up); got {target}.")
+        raise EpeeError(f"The target layer speed-up must be > 0 (1.0 means no speed-up); got {target}.")
     eligible = [point for point in points if point.layer_speedup >= target - TOLERANCE]
     if not eligible:
         fastest = max(point.layer_speedup for point in points) if points else 0.0
-        raise ValueError(f"No calibrated point reaches a layer speed-up of {target}; the fastest is {fastest:.3f}.")
+        raise EpeeError(f"No calibrated point reaches a layer speed-up of {target}; the fastest is {fastest:.3f}.")
     return max(eligible, key=lambda point: (point.metric, point.layer_speedup))
 
 

@@ -6,7 +6,7 @@ Run the model once on the *validation* split with all exits, cache the logits, t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -16,23 +16,14 @@ import torch
 from epee.calibrate.fast import ExitTables, fast_exit_index
 from epee.calibrate.grids import default_grids
 from epee.calibrate.results import CalibrationResult, PolicyPoint
-from epee.evaluate.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
+from epee.errors import EpeeError
 from epee.policies import DEPLOYABLE_POLICIES, make_policy, oracle_exits, policy_params
-from epee.policies.scores import predictions
 from epee.policies.simulate import check_layer_logits
+from epee.runtime.exit_logits import predictions_from_logits
+from epee.runtime.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
+from epee.tasks.metrics import Metric
 
-Metric = Callable[[np.ndarray, np.ndarray], float]
 """``metric(predictions, labels) -> float`` in [0, 1], higher is better (accuracy, micro-F1, ...)."""
-
-
-def predictions_from_logits(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
-    """What a metric receives: class ids ``[batch]``, or a 0/1 matrix ``[batch, labels]`` (p > 0.5) for multi-label.
-
-    Works on any leading shape, e.g. ``[exits, batch, classes]`` gives ``[exits, batch(, labels)]``.
-    """
-    flat = logits.reshape(-1, logits.shape[-1])
-    predicted = predictions(flat, multi_label).detach().cpu().numpy()
-    return predicted.reshape(*logits.shape[:-1], *predicted.shape[1:])
 
 
 def _labels_array(labels: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -56,17 +47,17 @@ def _check_inputs(
     check_layer_logits(layer_logits)
     num_exits, batch_size, _ = layer_logits.shape
     if len(exit_layer_numbers) != num_exits:
-        raise ValueError(
+        raise EpeeError(
             f"exit_layer_numbers must give the layer of each of the {num_exits} exits; got {len(exit_layer_numbers)}."
         )
     increasing = all(later > earlier for earlier, later in pairwise(exit_layer_numbers))
     if not increasing or exit_layer_numbers[0] < 1 or exit_layer_numbers[-1] > num_layers:
-        raise ValueError(
+        raise EpeeError(
             f"exit_layer_numbers must be increasing 1-based layers in [1, {num_layers}]; "
             f"got {list(exit_layer_numbers)}."
         )
     if labels.shape[0] != batch_size:
-        raise ValueError(f"Got {labels.shape[0]} labels for {batch_size} samples of cached logits.")
+        raise EpeeError(f"Got {labels.shape[0]} labels for {batch_size} samples of cached logits.")
 
 
 def calibrate(
@@ -87,19 +78,19 @@ def calibrate(
 
     ``grids`` replaces the default grid (:func:`~epee.calibrate.grids.default_grids`) of the
     policies it names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops``
-    are given (see :mod:`epee.evaluate.speed`).
+    are given (see :mod:`epee.runtime.speed`).
     """
     labels = _labels_array(labels)
     _check_inputs(layer_logits, labels, exit_layer_numbers, num_layers)
     grids = dict(grids or {})
     unknown = sorted(set(policies) - set(DEPLOYABLE_POLICIES))
     if unknown:
-        raise ValueError(f"Cannot calibrate policy {unknown[0]!r}; calibrate one of {DEPLOYABLE_POLICIES}.")
+        raise EpeeError(f"Cannot calibrate policy {unknown[0]!r}; calibrate one of {DEPLOYABLE_POLICIES}.")
     ungridded = sorted(set(grids) - set(policies))
     if ungridded:
-        raise ValueError(f"A grid was given for {ungridded[0]!r}, which is not among the policies {tuple(policies)}.")
+        raise EpeeError(f"A grid was given for {ungridded[0]!r}, which is not among the policies {tuple(policies)}.")
     if (layer_flops is None) != (head_flops is None):
-        raise ValueError("FLOPs speed-ups need both layer_flops and head_flops; give both or neither.")
+        raise EpeeError("FLOPs speed-ups need both layer_flops and head_flops; give both or neither.")
 
     error_rates = per_exit_error_rates(layer_logits, labels, multi_label=multi_label)
     defaults = default_grids(error_rates)

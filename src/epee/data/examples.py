@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from epee.errors import EpeeError
+
 TASKS = ("single_label", "multi_label")
 
 
@@ -44,7 +46,7 @@ class ImageExample:
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
         if self.image.ndim != 2 or self.image.dtype != np.uint8:
-            raise ValueError(
+            raise EpeeError(
                 f"An image example needs a 2-D uint8 array [height, width], got shape {self.image.shape} "
                 f"and dtype {self.image.dtype}."
             )
@@ -59,7 +61,7 @@ class Dataset:
 
     ``negative_label`` is the "no relation" class that micro-F1 leaves out (ChemProt's ``False``,
     DDI's ``DDI-false``). ``special_tokens`` are marker strings that readers inserted into the text
-    and that a tokenizer must learn as whole tokens (see :mod:`epee.tasks.markers`).
+    and that a tokenizer must learn as whole tokens (see :mod:`epee.data.markers`).
     Construction validates everything, so a dataset that exists is one a model can train on.
     """
 
@@ -75,20 +77,20 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise ValueError(f"Dataset {self.name!r} has task {self.task!r}; choose one of {TASKS}.")
+            raise EpeeError(f"Dataset {self.name!r} has task {self.task!r}; choose one of {TASKS}.")
         if len(set(self.label_names)) < 2:
-            raise ValueError(
+            raise EpeeError(
                 f"Dataset {self.name!r} has fewer than 2 classes ({self.label_names}); a classifier needs at least two."
             )
         if len(set(self.label_names)) != len(self.label_names):
-            raise ValueError(f"Dataset {self.name!r} lists a label twice in label_names {self.label_names}.")
+            raise EpeeError(f"Dataset {self.name!r} lists a label twice in label_names {self.label_names}.")
         if self.negative_label is not None and self.negative_label not in self.label_names:
-            raise ValueError(
+            raise EpeeError(
                 f"Negative label {self.negative_label!r} of dataset {self.name!r} is not among its labels "
                 f"{self.label_names}."
             )
         if not self.train:
-            raise ValueError(f"Dataset {self.name!r} has an empty train split.")
+            raise EpeeError(f"Dataset {self.name!r} has an empty train split.")
         self._check_split("train", self.train, allowed=set(self.label_names))
         seen_in_train = {label for example in self.train for label in example.labels}
         for split_name in ("dev", "test"):
@@ -105,17 +107,17 @@ class Dataset:
         for position, example in enumerate(examples):
             where = f"Example {position} of the {split_name} split of dataset {self.name!r}"
             if isinstance(example, Example) and not example.text.strip():
-                raise ValueError(f"{where} has an empty text.")
+                raise EpeeError(f"{where} has an empty text.")
             if self.task == "single_label" and len(example.labels) != 1:
-                raise ValueError(
+                raise EpeeError(
                     f"{where} has {len(example.labels)} labels {example.labels}, but the task is single-label."
                 )
             for label in example.labels:
                 if label in allowed:
                     continue
                 if split_name == "train":
-                    raise ValueError(f"{where} has label {label!r}, which is not among the labels {self.label_names}.")
-                raise ValueError(
+                    raise EpeeError(f"{where} has label {label!r}, which is not among the labels {self.label_names}.")
+                raise EpeeError(
                     f"Label {label!r} appears in the {split_name} split of dataset {self.name!r} but never in train, "
                     f"so no model can learn it (if train was subsampled with max_examples, keep more)."
                 )
@@ -129,7 +131,7 @@ def with_label_order(dataset: Dataset, label_names: Sequence[str]) -> Dataset:
     if set(label_names) != set(dataset.label_names):
         missing = sorted(set(dataset.label_names) - set(label_names))
         extra = sorted(set(label_names) - set(dataset.label_names))
-        raise ValueError(
+        raise EpeeError(
             f"The model's labels do not match dataset {dataset.name!r}: the data has {missing} that the model lacks "
             f"and the model has {extra} that the data lacks."
         )

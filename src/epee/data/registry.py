@@ -22,6 +22,7 @@ from epee.data.readers.drugreview import load_drugreview
 from epee.data.readers.mtsamples import load_mtsamples
 from epee.data.readers.phee import load_phee, load_phee_trigger
 from epee.data.readers.pneumoniamnist import load_pneumoniamnist
+from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def data_dir_from_environment(data_dir: str | Path | None = None) -> Path:
 def load_dataset(name: str, data_dir: str | Path | None = None, **options) -> Dataset:
     """Load the benchmark ``name`` with its reader's ``options`` (``max_examples``, ``seed``, ...)."""
     if name not in DATASETS:
-        raise ValueError(f"Unknown dataset {name!r}; known datasets are {sorted(DATASETS)}.")
+        raise EpeeError(f"Unknown dataset {name!r}; known datasets are {sorted(DATASETS)}.")
     spec = DATASETS[name]
     accepted = sorted(
         parameter.name
@@ -71,13 +72,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, **options) -> Da
     )
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ValueError(f"Dataset {name!r} does not take the options {unknown}; it accepts {accepted}.")
+        raise EpeeError(f"Dataset {name!r} does not take the options {unknown}; it accepts {accepted}.")
     if spec.folder is None:
         dataset = spec.loader(**options)
     else:
         folder = data_dir_from_environment(data_dir) / spec.folder
         if not folder.is_dir():
-            raise FileNotFoundError(
+            raise EpeeError(
                 f"Dataset {name!r} was looked for in {folder.resolve()}, which does not exist; pass data_dir= or set "
                 f"{DATA_DIR_ENV} to the directory that holds the {spec.folder!r} folder."
             )

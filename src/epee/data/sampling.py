@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from epee.data.examples import AnyExample
+from epee.errors import EpeeError
 
 ExampleT = TypeVar("ExampleT", bound=AnyExample)
 SPLIT_NAMES = ("train", "dev", "test")
@@ -29,7 +30,7 @@ def stratified_split(
     Each class keeps at least one example in the first part; both parts keep the original order.
     """
     if not 0.0 < held_out_fraction < 1.0:
-        raise ValueError(f"A held-out fraction must lie strictly between 0 and 1, got {held_out_fraction}.")
+        raise EpeeError(f"A held-out fraction must lie strictly between 0 and 1, got {held_out_fraction}.")
     rng = np.random.default_rng(seed)
     held_out: set[int] = set()
     for indices in _strata(examples).values():
@@ -51,7 +52,7 @@ def subsample(
     if max_examples is None or len(examples) <= max_examples:
         return list(examples)
     if max_examples < 1:
-        raise ValueError(f"max_examples must be a positive number of examples, got {max_examples}.")
+        raise EpeeError(f"max_examples must be a positive number of examples, got {max_examples}.")
     rng = np.random.default_rng(seed)
     subset = _group_subset if whole_groups else _stratified_subset
     positions = subset(examples, max_examples, rng)
@@ -76,7 +77,7 @@ def subsample_splits(
     else:
         unknown = sorted(set(max_examples) - set(SPLIT_NAMES))
         if unknown:
-            raise ValueError(f"max_examples names unknown splits {unknown}; use {list(SPLIT_NAMES)}.")
+            raise EpeeError(f"max_examples names unknown splits {unknown}; use {list(SPLIT_NAMES)}.")
         caps = max_examples
     return {
         name: None if examples is None else subsample(examples, caps.get(name), seed=seed, whole_groups=whole_groups)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from epee.data.examples import Example
+from epee.errors import EpeeError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json"}
 
@@ -39,12 +40,12 @@ def infer_format(path: Path, format: str | None = None) -> str:
     known = sorted(set(FORMATS.values()))
     if format is None:
         if path.suffix.lower() not in FORMATS:
-            raise ValueError(
+            raise EpeeError(
                 f"Cannot tell the format of {path} from its suffix {path.suffix!r}; pass format= one of {known}."
             )
         return FORMATS[path.suffix.lower()]
     if format not in known:
-        raise ValueError(f"Unknown table format {format!r}; choose one of {known}.")
+        raise EpeeError(f"Unknown table format {format!r}; choose one of {known}.")
     return format
 
 
@@ -62,7 +63,7 @@ def read_rows(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Table file {path} does not exist.")
+        raise EpeeError(f"Table file {path} does not exist.")
     file_format = infer_format(path, format)
     # Raw files end records at "\n" only (ChemProt has CRLF endings); the csv module wants newline="".
     newline = "\n" if file_format in ("csv", "tsv") and not quoting else ""
@@ -88,7 +89,7 @@ def parse_rows(
         return _json_lines(stream, source)
     if format == "json":
         return _json_document(stream, source)
-    raise ValueError(f"Unknown table format {format!r}; choose one of {sorted(set(FORMATS.values()))}.")
+    raise EpeeError(f"Unknown table format {format!r}; choose one of {sorted(set(FORMATS.values()))}.")
 
 
 def _quoted_rows(stream: Iterable[str], delimiter: str, source: str, column_names: Sequence[str] | None) -> list[Row]:
@@ -97,7 +98,7 @@ def _quoted_rows(stream: Iterable[str], delimiter: str, source: str, column_name
     reader = csv.reader(stream, delimiter=delimiter)
     header = list(column_names) if column_names is not None else next(reader, None)
     if header is None:
-        raise ValueError(f"{source} is empty; expected a header row.")
+        raise EpeeError(f"{source} is empty; expected a header row.")
     rows = []
     start_line = reader.line_num + 1
     for fields in reader:
@@ -114,7 +115,7 @@ def _raw_rows(stream: Iterable[str], delimiter: str, source: str, column_names: 
     else:
         header_line = next(lines, None)
         if header_line is None:
-            raise ValueError(f"{source} is empty; expected a header row.")
+            raise EpeeError(f"{source} is empty; expected a header row.")
         header, first_line = header_line.split(delimiter), 2
     rows: list[Row] = []
     for line_number, line in enumerate(lines, start=first_line):
@@ -126,7 +127,7 @@ def _raw_rows(stream: Iterable[str], delimiter: str, source: str, column_names: 
 
 def _zip_fields(header: Sequence[str], fields: Sequence[str], source: str, line: int) -> dict[str, str]:
     if len(fields) != len(header):
-        raise ValueError(
+        raise EpeeError(
             f"Line {line} of {source} has {len(fields)} fields but the header has {len(header)} ({list(header)}); "
             f"check the delimiter and whether the file is quoted."
         )
@@ -141,9 +142,9 @@ def _json_lines(stream: Iterable[str], source: str) -> list[Row]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"Line {number} of {source} is not valid JSON ({error.msg}).") from None
+            raise EpeeError(f"Line {number} of {source} is not valid JSON ({error.msg}).") from None
         if not isinstance(record, dict):
-            raise ValueError(f"Line {number} of {source} holds a {type(record).__name__}, not a JSON object.")
+            raise EpeeError(f"Line {number} of {source} holds a {type(record).__name__}, not a JSON object.")
         rows.append(Row(len(rows) + 1, number, record))
     return rows
 
@@ -156,11 +157,11 @@ def _json_document(stream: io.TextIOBase, source: str) -> list[Row]:
     try:
         records = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{source} is not valid JSON (line {error.lineno}: {error.msg}).") from None
+        raise EpeeError(f"{source} is not valid JSON (line {error.lineno}: {error.msg}).") from None
     rows = []
     for position, record in enumerate(records):
         if not isinstance(record, dict):
-            raise ValueError(f"Item {position} of the array in {source} is a {type(record).__name__}, not an object.")
+            raise EpeeError(f"Item {position} of the array in {source} is a {type(record).__name__}, not an object.")
         rows.append(Row(position + 1, None, record))
     return rows
 
@@ -170,7 +171,7 @@ def require_columns(rows: Sequence[Row], columns: Iterable[str | None], source: 
     for row in rows:
         missing = [column for column in columns if column is not None and column not in row.values]
         if missing:
-            raise ValueError(
+            raise EpeeError(
                 f"Column {missing[0]!r} is missing from {row.where(source)}; the columns there are {list(row.values)}."
             )
 
@@ -179,7 +180,7 @@ def required_text(row: Row, column: str, source: str) -> str:
     """The text in ``column``, or an error naming the row when it is empty (a model cannot read nothing)."""
     text = _as_text(row.values[column])
     if not text.strip():
-        raise ValueError(f"{row.where(source)} has an empty {column!r}; fill it in or remove the record.")
+        raise EpeeError(f"{row.where(source)} has an empty {column!r}; fill it in or remove the record.")
     return text
 
 
@@ -226,5 +227,5 @@ def _labels(value: Any, separator: str | None, where: str, column: str) -> tuple
     if separator is not None:
         return tuple(label.strip() for label in text.split(separator) if label.strip())
     if not text:
-        raise ValueError(f"{where} has an empty label in {column!r}; every row of a single-label table needs one.")
+        raise EpeeError(f"{where} has an empty label in {column!r}; every row of a single-label table needs one.")
     return (text,)

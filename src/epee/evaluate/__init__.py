@@ -1,19 +1,5 @@
-"""Evaluation: task metrics and speed-up figures."""
+"""Measured speed: wall clock of early-exit inference against the plain Hugging Face model.
 
-from epee.evaluate.speed import (
-    exit_head_flops,
-    flops_speedup,
-    layer_speedup,
-    mean_exit_layer,
-    saved_fraction,
-    transformer_layer_flops,
-)
-
-__all__ = [
-    "exit_head_flops",
-    "flops_speedup",
-    "layer_speedup",
-    "mean_exit_layer",
-    "saved_fraction",
-    "transformer_layer_flops",
-]
+The arithmetic of speed-ups (layer, FLOPs) lives in :mod:`epee.runtime.speed`, beside the runtime
+that reports it for every prediction; this package only times things.
+"""

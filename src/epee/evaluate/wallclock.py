@@ -39,8 +39,8 @@ class Timing:
 @torch.inference_mode()
 def plain_forward(model: MultiExitModel, inputs: Batch) -> torch.Tensor:
     """What users run today: the Hugging Face model's own forward, then the last exit's classifier."""
-    hidden = model.backbone(**inputs, **model.adapter.extra_inputs_for_forward(inputs)).last_hidden_state
-    features = model.adapter.pool_forward_output(hidden, inputs.get("attention_mask"))
+    hidden = model.backbone(**inputs, **model.family.extra_inputs_for_forward(inputs)).last_hidden_state
+    features = model.family.pool_forward_output(hidden, inputs.get("attention_mask"))
     return model.heads(len(model.exit_layers) - 1, features)
 
 

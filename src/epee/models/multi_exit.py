@@ -14,10 +14,11 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 
+from epee.errors import EpeeError
 from epee.models import peft_adapters
-from epee.models.adapters import BackboneAdapter, adapter_class_for, build_adapter
 from epee.models.backbones import canonical_reference, declared_pooling, load_backbone, load_tokenizer
 from epee.models.config import MultiExitConfig
+from epee.models.families import BackboneFamily, build_family, family_class_for
 from epee.models.heads import ExitHeads
 
 logger = logging.getLogger(__name__)
@@ -29,41 +30,39 @@ TOKENIZER_DIR = "tokenizer"
 
 
 class MultiExitModel(nn.Module):
-    """A backbone adapter plus one exit head per exit layer.
+    """A backbone family plus one exit head per exit layer.
 
     ``forward`` computes every exit (training, calibration); the runtime in ``epee.runtime`` uses
-    ``adapter`` and ``heads`` directly to stop early.
+    ``family`` and ``heads`` directly to stop early.
     """
 
     def __init__(self, config: MultiExitConfig, backbone: PreTrainedModel, tokenizer: Any = None):
         super().__init__()
         self.config = config
         self.tokenizer = tokenizer
-        self.adapter: BackboneAdapter = build_adapter(backbone, pooling=config.pooling)
-        num_layers = self.adapter.num_layers
+        self.family: BackboneFamily = build_family(backbone, pooling=config.pooling)
+        num_layers = self.family.num_layers
         if config.first_exit_layer > num_layers:
-            raise ValueError(
-                f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers."
-            )
+            raise EpeeError(f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers.")
         self.exit_layers: list[int] = list(range(config.first_exit_layer, num_layers + 1))
         self.exit_index_at_layer = {layer - 1: index for index, layer in enumerate(self.exit_layers)}
         """0-based backbone layer -> index of the exit after it."""
         self.heads = ExitHeads(
             len(self.exit_layers),
-            self.adapter.hidden_size,
+            self.family.hidden_size,
             config.num_labels,
             dropout=config.dropout,
             pooler=config.pooler,
-            pretrained_pooler=self.adapter.pooler_dense(),
+            pretrained_pooler=self.family.pooler_dense(),
         )
 
     @property
     def backbone(self) -> PreTrainedModel:
-        return self.adapter.backbone
+        return self.family.backbone
 
     @property
     def num_layers(self) -> int:
-        return self.adapter.num_layers
+        return self.family.num_layers
 
     @classmethod
     def from_backbone(
@@ -85,7 +84,7 @@ class MultiExitModel(nn.Module):
         else:
             reference, model = backbone.config.name_or_path or backbone.config.model_type, backbone
         if "pooler" not in settings:
-            has_pooler = adapter_class_for(model.config.model_type).has_pretrained_pooler
+            has_pooler = family_class_for(model.config.model_type).has_pretrained_pooler
             settings["pooler"] = "per_exit" if has_pooler else "none"
         config = MultiExitConfig(
             backbone=reference,
@@ -98,32 +97,13 @@ class MultiExitModel(nn.Module):
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Logits of every exit: ``[exits, batch, labels]``."""
-        state = self.adapter.embed(inputs)
+        state = self.family.embed(inputs)
         exit_logits = []
         for index in range(self.num_layers):
-            state = self.adapter.run_layer(index, state)
+            state = self.family.run_layer(index, state)
             if index in self.exit_index_at_layer:
-                exit_logits.append(self.heads(self.exit_index_at_layer[index], self.adapter.pool(state)))
+                exit_logits.append(self.heads(self.exit_index_at_layer[index], self.family.pool(state)))
         return torch.stack(exit_logits)
-
-    def predict(
-        self,
-        texts: Sequence[str],
-        text_pairs: Sequence[str | None] | None = None,
-        *,
-        policy: Any = None,
-        batch_size: int = 32,
-        progress: bool = False,
-    ):
-        """Early-exit predictions (labels, probabilities, exit layers); see :func:`epee.runtime.predict`.
-
-        ``policy`` defaults to the calibrated policy stored in the checkpoint.
-        """
-        from epee.runtime.predict import predict  # the runtime builds on this module
-
-        return predict(self, texts, text_pairs, policy=policy, batch_size=batch_size, progress=progress)
-
-    # ---- parameter-efficient fine-tuning ------------------------------------------------------
 
     def add_peft(self, method: str = "lora", target_modules: Sequence[str] | None = None, **options: Any) -> None:
         """Inject LoRA/IA3 into the backbone (in place); exit heads stay fully trainable.
@@ -132,12 +112,12 @@ class MultiExitModel(nn.Module):
         train and are saved with the adapter.
         """
         if self.config.peft is not None:
-            raise ValueError("This model already has a PEFT adapter.")
+            raise EpeeError("This model already has a PEFT adapter.")
         settings: dict[str, Any] = {"method": method}
         if method == "lora":
             settings.update(peft_adapters.LORA_DEFAULTS)
         settings.update(options)
-        settings["target_modules"] = list(target_modules or self.adapter.lora_target_modules)
+        settings["target_modules"] = list(target_modules or self.family.lora_target_modules)
         peft_adapters.inject(self.backbone, settings)
         self.config.peft = settings
 
@@ -180,7 +160,7 @@ class MultiExitModel(nn.Module):
         """Load a checkpoint; fails loudly when any backbone, adapter or head weight is missing or unexpected."""
         directory = Path(directory)
         if not directory.is_dir():
-            raise FileNotFoundError(f"The checkpoint directory {str(directory)!r} does not exist.")
+            raise EpeeError(f"The checkpoint directory {str(directory)!r} does not exist.")
         config = MultiExitConfig.load(directory)
         tokenizer = None
         if (directory / TOKENIZER_DIR).is_dir():
@@ -196,17 +176,17 @@ class MultiExitModel(nn.Module):
         model = cls(config, backbone, tokenizer)
         missing, unexpected = load_model(model.heads, str(directory / HEADS_FILE), strict=False)
         if missing or unexpected:
-            raise ValueError(f"Exit-head weights do not match the config: missing {missing}, unexpected {unexpected}.")
+            raise EpeeError(f"Exit-head weights do not match the config: missing {missing}, unexpected {unexpected}.")
         return model.eval()
 
 
 def _load_exact_backbone(path: Path) -> PreTrainedModel:
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"The checkpoint has no backbone weights at {path}.")
+        raise EpeeError(f"The checkpoint has no backbone weights at {path}.")
     backbone, info = AutoModel.from_pretrained(path, output_loading_info=True)
     problems = {
         kind: sorted(info[kind]) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if info[kind]
     }
     if problems:
-        raise ValueError(f"Backbone weights in {path} do not match its config: {problems}.")
+        raise EpeeError(f"Backbone weights in {path} do not match its config: {problems}.")
     return backbone

@@ -20,6 +20,8 @@ from peft.utils.other import AuxiliaryTrainingWrapper
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from epee.errors import EpeeError
+
 PEFT_METHODS = ("lora", "ia3")
 # Taylor et al. 2024: LoRA r=8, alpha=8, dropout 0.1 (with lr 3e-4) holds up across small clinical models.
 LORA_DEFAULTS = {"r": 8, "alpha": 8, "dropout": 0.1}
@@ -40,12 +42,12 @@ def peft_config_for(settings: dict[str, Any], embedding_name: str) -> peft.PeftC
         )
     if method == "ia3":
         if new_tokens:
-            raise ValueError("IA3 cannot train the embeddings of added tokens (markers); use LoRA or --peft none.")
+            raise EpeeError("IA3 cannot train the embeddings of added tokens (markers); use LoRA or --peft none.")
         return peft.IA3Config(
             target_modules=list(settings["target_modules"]),
             feedforward_modules=list(settings.get("feedforward_modules", [])),
         )
-    raise ValueError(f"PEFT method {method!r} is not supported; choose one of {PEFT_METHODS}.")
+    raise EpeeError(f"PEFT method {method!r} is not supported; choose one of {PEFT_METHODS}.")
 
 
 def inject(backbone: nn.Module, settings: dict[str, Any]) -> None:
@@ -60,7 +62,7 @@ def inject(backbone: nn.Module, settings: dict[str, Any]) -> None:
         names = sorted(
             {name.rsplit(".", 1)[-1] for name, module in backbone.named_modules() if isinstance(module, nn.Linear)}
         )
-        raise ValueError(
+        raise EpeeError(
             f"The {settings['method']} target modules {list(settings['target_modules'])} match no module of this "
             f"backbone; its linear layers are named {names}."
         ) from error
@@ -75,13 +77,13 @@ def load_adapter(backbone: nn.Module, directory: Path) -> None:
     """Load saved adapter weights into an injected backbone, refusing any mismatch."""
     path = directory / ADAPTER_WEIGHTS
     if not path.is_file():
-        raise FileNotFoundError(f"The checkpoint has PEFT settings but no adapter weights at {path}.")
+        raise EpeeError(f"The checkpoint has PEFT settings but no adapter weights at {path}.")
     state = load_file(str(path))
     result = peft.set_peft_model_state_dict(backbone, state)
     expected = set(peft.get_peft_model_state_dict(backbone))
     missing, unexpected = sorted(expected - set(state)), list(result.unexpected_keys)
     if missing or unexpected:
-        raise ValueError(
+        raise EpeeError(
             f"Adapter weights in {path} do not match the backbone: missing {missing[:5]}, unexpected {unexpected[:5]}."
         )
 

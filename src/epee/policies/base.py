@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from epee.errors import EpeeError
+
 
 def _row_count(rows: torch.Tensor) -> int:
     return int(rows.sum()) if rows.dtype == torch.bool else rows.numel()
@@ -83,7 +85,7 @@ class ExitPolicy(ABC):
         once, and only the rows still running are passed (see :meth:`PolicyState.select`).
         """
         if logits.dim() != 2 or logits.shape[0] != state.batch_size:
-            raise ValueError(
+            raise EpeeError(
                 f"The {self.name} policy expects logits of shape [batch={state.batch_size}, classes]; "
                 f"got {tuple(logits.shape)}. Pass only the rows still running, after state.select()."
             )
@@ -103,7 +105,7 @@ def step_with_fallback(
 ) -> torch.Tensor:
     """:meth:`ExitPolicy.step`, except that every row exits at the last exit: the one fallback rule for all drivers."""
     if not 0 <= exit_index < num_exits:
-        raise ValueError(f"Exit index {exit_index} is out of range for a model with {num_exits} exits.")
+        raise EpeeError(f"Exit index {exit_index} is out of range for a model with {num_exits} exits.")
     exits_now = policy.step(state, exit_index, logits)
     if exit_index == num_exits - 1:
         return torch.ones_like(exits_now)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, PolicyState
 from epee.policies.checks import check_count, check_non_negative, check_number_tuple
 from epee.policies.scores import max_probability, predictions, same_prediction
@@ -41,7 +42,7 @@ class BEEMParams:
         check_non_negative("beem", "alpha", self.alpha)
         if isinstance(self.weights, str):
             if self.weights not in WEIGHT_SCHEMES:
-                raise ValueError(
+                raise EpeeError(
                     f"The beem policy's weights must be one of {WEIGHT_SCHEMES} or a sequence of numbers >= 0; "
                     f"got {self.weights!r}."
                 )
@@ -51,12 +52,12 @@ class BEEMParams:
         if self.weights == "cost":
             check_count("beem", "num_exits (required by weights='cost')", self.num_exits, minimum=1)
         elif self.num_exits is not None:
-            raise ValueError(f"The beem policy's num_exits is only used with weights='cost'; got {self.num_exits!r}.")
+            raise EpeeError(f"The beem policy's num_exits is only used with weights='cost'; got {self.num_exits!r}.")
         if self.weights == "accuracy":
             check_number_tuple("beem", "accuracies (required by weights='accuracy')", self.accuracies, upper=1)
             object.__setattr__(self, "accuracies", tuple(float(accuracy) for accuracy in self.accuracies))
         elif self.accuracies is not None:
-            raise ValueError(
+            raise EpeeError(
                 f"The beem policy's accuracies are only used with weights='accuracy'; got {self.accuracies!r}."
             )
 
@@ -87,7 +88,7 @@ def beem_alpha_candidates(error_rates: Sequence[float], weights: Sequence[float]
     :func:`epee.calibrate.choose_beem_alpha` and ``CalibrationResult.at_least_last_exit``.
     """
     if len(error_rates) != len(weights) or len(weights) == 0:
-        raise ValueError(
+        raise EpeeError(
             f"BEEM alpha candidates need one error rate per weighted exit; got {len(error_rates)} error rates "
             f"and {len(weights)} weights."
         )
@@ -113,7 +114,7 @@ class BEEMPolicy(ExitPolicy):
 
     def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
         if exit_index >= len(self.weights):
-            raise ValueError(
+            raise EpeeError(
                 f"The beem policy has weights for {len(self.weights)} exits but was asked about exit index "
                 f"{exit_index}; give one weight (or accuracy, or num_exits) per exit of the model."
             )

@@ -10,13 +10,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from epee.errors import EpeeError
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _fail(policy: str, name: str, requirement: str, value: Any) -> None:
-    raise ValueError(f"The {policy} policy's {name} must be {requirement}; got {value!r}.")
+    raise EpeeError(f"The {policy} policy's {name} must be {requirement}; got {value!r}.")
 
 
 def check_non_negative(policy: str, name: str, value: Any) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, PolicyState
 from epee.policies.checks import check_choice
 from epee.policies.scores import predictions, same_prediction
@@ -44,7 +45,7 @@ def oracle_exits(
     per_exit = per_exit.view(num_exits, batch_size, *per_exit.shape[1:])  # [exits, batch(, labels)]
     reference = per_exit[-1] if labels is None else torch.as_tensor(labels, device=layer_logits.device).long()
     if reference.shape != per_exit.shape[1:]:
-        raise ValueError(f"Oracle labels must have shape {tuple(per_exit.shape[1:])}; got {tuple(reference.shape)}.")
+        raise EpeeError(f"Oracle labels must have shape {tuple(per_exit.shape[1:])}; got {tuple(reference.shape)}.")
     matches = torch.stack([same_prediction(per_exit[index], reference, multi_label) for index in range(num_exits)])
     matches[-1] = True  # [exits, batch]; the fallback
     exit_index = matches.byte().argmax(dim=0)  # first matching exit: argmax returns the first maximum
@@ -58,17 +59,17 @@ class OraclePolicy(ExitPolicy):
     deployable = False
 
     def start(self, batch_size: int, *, multi_label: bool, device: torch.device | None = None) -> PolicyState:
-        raise ValueError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
+        raise EpeeError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
 
     def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
-        raise ValueError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
+        raise EpeeError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
 
     def simulate_offline(
         self, layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
     ) -> SimulationResult:
         """:func:`oracle_exits` with this policy's reference; ``labels`` are required for ``"gold"``."""
         if self.params.reference == "gold" and labels is None:
-            raise ValueError("The oracle policy with reference='gold' needs the gold labels.")
+            raise EpeeError("The oracle policy with reference='gold' needs the gold labels.")
         return oracle_exits(
             layer_logits, multi_label=multi_label, labels=labels if self.params.reference == "gold" else None
         )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any
 
+from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy
 from epee.policies.beem import BEEMPolicy
 from epee.policies.budget import BudgetPolicy
@@ -42,16 +43,16 @@ DEPLOYABLE_POLICIES: tuple[str, ...] = tuple(name for name, policy in POLICIES.i
 def make_policy(name: str, **params: Any) -> ExitPolicy:
     """Build a policy from its registry name and parameters, e.g. ``make_policy("epee", tau=0.01, patience=4)``."""
     if name not in POLICIES:
-        raise ValueError(f"Unknown exit policy {name!r}; choose one of {tuple(POLICIES)}.")
+        raise EpeeError(f"Unknown exit policy {name!r}; choose one of {tuple(POLICIES)}.")
     policy_class = POLICIES[name]
     allowed = tuple(field.name for field in fields(policy_class.params_type))
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ValueError(f"The {name} policy has no parameter {unknown[0]!r}; its parameters are {allowed}.")
+        raise EpeeError(f"The {name} policy has no parameter {unknown[0]!r}; its parameters are {allowed}.")
     try:
         parameters = policy_class.params_type(**params)
     except TypeError as error:  # a required parameter is missing
-        raise ValueError(f"The {name} policy needs the parameters {allowed}: {error}.") from error
+        raise EpeeError(f"The {name} policy needs the parameters {allowed}: {error}.") from error
     return policy_class(parameters)
 
 
@@ -67,5 +68,5 @@ def policy_params(policy: ExitPolicy) -> dict[str, Any]:
 def policy_from_params(stored: Mapping[str, Any]) -> ExitPolicy:
     """Rebuild a policy stored by :func:`policy_params` (e.g. read back from a checkpoint's JSON)."""
     if "name" not in stored:
-        raise ValueError(f"A stored policy needs a 'name' and 'params'; got the keys {sorted(stored)}.")
+        raise EpeeError(f"A stored policy needs a 'name' and 'params'; got the keys {sorted(stored)}.")
     return make_policy(stored["name"], **dict(stored.get("params", {})))

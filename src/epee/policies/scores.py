@@ -15,6 +15,8 @@ import math
 
 import torch
 
+from epee.errors import EpeeError
+
 LOG_EPSILON = math.log(1e-12)
 """Floor of every log-probability: the epsilon clamp that keeps divergences finite (p = 0 -> 1e-12)."""
 
@@ -64,7 +66,7 @@ def entropy(logits: torch.Tensor, multi_label: bool, normalized: bool) -> torch.
     if not normalized:
         return per_sample
     if max_entropy == 0:
-        raise ValueError("Normalised entropy needs at least 2 classes (it divides by ln C); got logits with 1.")
+        raise EpeeError("Normalised entropy needs at least 2 classes (it divides by ln C); got logits with 1.")
     return per_sample / max_entropy
 
 
@@ -80,7 +82,7 @@ def margin(logits: torch.Tensor, multi_label: bool) -> torch.Tensor:
     if multi_label:
         return (2 * torch.sigmoid(logits.float().abs()) - 1).amin(dim=-1)
     if logits.shape[-1] < 2:
-        raise ValueError(f"The margin needs at least 2 classes; got logits with {logits.shape[-1]}.")
+        raise EpeeError(f"The margin needs at least 2 classes; got logits with {logits.shape[-1]}.")
     top_two = log_distribution(logits, multi_label=False).topk(2, dim=-1).values.exp()  # [batch, 2]
     return top_two[:, 0] - top_two[:, 1]
 
@@ -108,5 +110,5 @@ def divergence(log_p: torch.Tensor, log_q: torch.Tensor, kind: str) -> torch.Ten
         log_m = torch.logaddexp(log_p, log_q) - math.log(2)
         per_distribution = 0.5 * _kl(log_p, log_m) + 0.5 * _kl(log_q, log_m)
     else:
-        raise ValueError(f"Unknown divergence {kind!r}; choose one of {DIVERGENCES}.")
+        raise EpeeError(f"Unknown divergence {kind!r}; choose one of {DIVERGENCES}.")
     return per_distribution.sum(dim=-1) if per_distribution.dim() > 1 else per_distribution  # sum over labels

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, step_with_fallback
 
 
@@ -31,7 +32,7 @@ class SimulationResult:
 def check_layer_logits(layer_logits: torch.Tensor) -> None:
     """Cached logits must be ``[exits, batch, classes]`` with at least one exit."""
     if layer_logits.dim() != 3 or layer_logits.shape[0] == 0:
-        raise ValueError(
+        raise EpeeError(
             f"Cached logits must have shape [exits, batch, classes] with at least one exit; "
             f"got {tuple(layer_logits.shape)}."
         )
@@ -41,7 +42,7 @@ def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: boo
     """Run ``policy`` over cached logits ``[exits, batch, classes]``; every sample exits by the last exit."""
     check_layer_logits(layer_logits)
     if not policy.deployable:
-        raise ValueError(
+        raise EpeeError(
             f"The {policy.name} policy is an analysis bound that needs every exit at once; "
             "use epee.policies.oracle_exits instead of simulate."
         )

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from epee.calibrate.results import CalibrationResult, PolicyPoint
 
 if TYPE_CHECKING:
-    from epee.evaluate.policy_comparison import PolicyEvaluation
+    from epee.workflow.policy_comparison import PolicyEvaluation
 
 DPI = 120
 

@@ -16,7 +16,7 @@ from epee.calibrate.results import CalibrationResult
 from epee.formatting import format_params
 
 if TYPE_CHECKING:
-    from epee.evaluate.policy_comparison import PolicyEvaluation
+    from epee.workflow.policy_comparison import PolicyEvaluation
 
 NOT_AVAILABLE = "n/a"
 

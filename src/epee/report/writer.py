@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.errors import EpeeError
 from epee.report.documents import FigureEntry, ReportContent, render_html, render_markdown, speedup_note
 from epee.report.figures import (
     exit_layers_figure,
@@ -26,7 +27,7 @@ from epee.report.figures import (
 from epee.report.tables import per_exit_table, summary_table
 
 if TYPE_CHECKING:
-    from epee.evaluate.policy_comparison import PolicyEvaluation
+    from epee.workflow.policy_comparison import PolicyEvaluation
 
 REPORT_JSON = "report.json"
 METRIC_VS_SPEEDUP_PNG = "metric_vs_speedup.png"
@@ -138,28 +139,28 @@ def _check_inputs(
 ) -> None:
     """Refuse inconsistent or non-finite inputs before anything is drawn, naming the culprit."""
     if num_layers != calibration.num_layers:
-        raise ValueError(f"num_layers is {num_layers} but the calibration was run with {calibration.num_layers}.")
+        raise EpeeError(f"num_layers is {num_layers} but the calibration was run with {calibration.num_layers}.")
     if tuple(exit_layer_numbers) != tuple(calibration.exit_layer_numbers):
-        raise ValueError(
+        raise EpeeError(
             f"exit_layer_numbers {list(exit_layer_numbers)} differ from the calibration's "
             f"{list(calibration.exit_layer_numbers)}; pass the layers of the model that was calibrated."
         )
     if per_exit_test_metric is not None and len(per_exit_test_metric) != len(exit_layer_numbers):
-        raise ValueError(
+        raise EpeeError(
             f"per_exit_test_metric has {len(per_exit_test_metric)} values for {len(exit_layer_numbers)} exits."
         )
     if not evaluations:
-        raise ValueError("A report needs at least one evaluated policy; got no evaluations.")
+        raise EpeeError("A report needs at least one evaluated policy; got no evaluations.")
     for evaluation in evaluations:
         outside = [layer for layer in evaluation.exit_layers if not 1 <= layer <= num_layers]
         if not evaluation.exit_layers or outside:
-            raise ValueError(
+            raise EpeeError(
                 f"Policy {evaluation.policy!r} has exit layers outside [1, {num_layers}] or none at all "
                 f"(first offenders: {outside[:5]}); exit layers are 1-based backbone layer numbers."
             )
     for label, value in _numbers(calibration, evaluations, per_exit_test_metric):
         if not math.isfinite(value):
-            raise ValueError(f"{label} is {value}; every reported number must be finite.")
+            raise EpeeError(f"{label} is {value}; every reported number must be finite.")
 
 
 def _numbers(
@@ -189,9 +190,9 @@ def _check_replaceable(directory: Path) -> None:
     if not directory.exists():
         return
     if not directory.is_dir():
-        raise ValueError(f"{directory} exists and is not a directory; choose another report directory.")
+        raise EpeeError(f"{directory} exists and is not a directory; choose another report directory.")
     if any(directory.iterdir()) and not (directory / REPORT_JSON).is_file():
-        raise ValueError(
+        raise EpeeError(
             f"{directory} is a non-empty directory without a {REPORT_JSON}, so it is not a previous report; "
             "choose an empty or new directory (it will not be overwritten)."
         )

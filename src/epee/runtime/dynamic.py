@@ -28,10 +28,10 @@ def early_exit_forward(
     model: MultiExitModel, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy
 ) -> EarlyExitOutput:
     """Run one batch with early exits under ``policy`` (falling back to the last exit)."""
-    adapter, heads = model.adapter, model.heads
+    family, heads = model.family, model.heads
     num_exits = len(model.exit_layers)
 
-    state = adapter.embed(inputs)
+    state = family.embed(inputs)
     batch_size = state.batch_size
     device = state.hidden.device
     policy_state = policy.start(batch_size, multi_label=model.config.multi_label, device=device)
@@ -39,12 +39,12 @@ def early_exit_forward(
     exit_index_out = torch.empty(batch_size, dtype=torch.long, device=device)
     active_rows = torch.arange(batch_size, device=device)  # original positions of the rows still running
 
-    for layer_index in range(adapter.num_layers):
-        state = adapter.run_layer(layer_index, state)
+    for layer_index in range(family.num_layers):
+        state = family.run_layer(layer_index, state)
         if layer_index not in model.exit_index_at_layer:
             continue
         exit_index = model.exit_index_at_layer[layer_index]
-        logits = heads(exit_index, adapter.pool(state))  # [active, labels]
+        logits = heads(exit_index, family.pool(state))  # [active, labels]
         leaving = step_with_fallback(policy, policy_state, exit_index, num_exits, logits)
         if not leaving.any():
             continue

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.policies import ExitPolicy, policy_from_params
 from epee.policies.scores import predictions
 from epee.runtime.dynamic import early_exit_forward
-from epee.tasks.encoding import TextEncoder, batch_indices
+from epee.tasks.encoding import TextFeaturizer, batch_indices
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,7 @@ def resolve_policy(model: MultiExitModel, policy: ExitPolicy | None) -> ExitPoli
     """The given policy, else the checkpoint's calibrated one, else exit at the last layer."""
     if policy is not None:
         if not policy.deployable:
-            raise ValueError(
-                f"The {policy.name} policy is an analysis bound that needs every exit; it cannot run live."
-            )
+            raise EpeeError(f"The {policy.name} policy is an analysis bound that needs every exit; it cannot run live.")
         return policy
     if model.config.policy is not None:
         return policy_from_params(model.config.policy)
@@ -74,18 +73,18 @@ def predict(
 ) -> Predictions:
     """Early-exit predictions for raw texts: tokenised as in training, batched by length."""
     if model.tokenizer is None:
-        raise ValueError("This model has no tokenizer; it takes images, not texts.")
+        raise EpeeError("This model has no tokenizer; it takes images, not texts.")
     policy = resolve_policy(model, policy)
-    encoder = TextEncoder(model.tokenizer, model.config.max_length, model.config.truncation)
-    features = encoder.encode_texts(texts, text_pairs)
-    lengths = encoder.sequence_lengths(features)
+    featurizer = TextFeaturizer(model.tokenizer, model.config.max_length, model.config.truncation)
+    features = featurizer.encode_texts(texts, text_pairs)
+    lengths = featurizer.sequence_lengths(features)
     logits = torch.empty(len(features), model.config.num_labels)
     exit_layer = torch.empty(len(features), dtype=torch.long)
     model.eval()
     batches = list(batch_indices(len(features), batch_size, lengths=lengths))
     with tqdm(total=len(features), desc="predict", unit="row", disable=not progress) as bar:
         for rows in batches:
-            output = early_exit_forward(model, encoder.collate([features[row] for row in rows]), policy)
+            output = early_exit_forward(model, featurizer.collate([features[row] for row in rows]), policy)
             index = torch.as_tensor(rows)
             logits[index], exit_layer[index] = output.logits.float().cpu(), output.exit_layer.cpu()
             bar.update(len(rows))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from epee.data.tabular import Row, read_rows
+from epee.errors import EpeeError
 
 OUTPUT_FORMATS = (".jsonl", ".csv")
 
@@ -29,7 +30,7 @@ def read_input_rows(
     """Texts to predict; a bad row (missing column, empty text) stops with its number, or is set aside."""
     rows = read_rows(path, format=format)
     if not rows:
-        raise ValueError(f"{path} holds no rows to predict.")
+        raise EpeeError(f"{path} holds no rows to predict.")
     columns = [text_column] + ([text_pair_column] if text_pair_column else [])
     texts, pairs, numbers, bad = [], [], [], []
     for row in rows:
@@ -41,9 +42,9 @@ def read_input_rows(
         elif skip_bad_rows:
             bad.append({"row": row.number, "line": row.line, "problem": problem, "values": row.values})
         else:
-            raise ValueError(f"{row.where(str(path))} {problem}; fix it or pass --skip-bad-rows.")
+            raise EpeeError(f"{row.where(str(path))} {problem}; fix it or pass --skip-bad-rows.")
     if not texts:
-        raise ValueError(f"No row of {path} can be predicted; all {len(rows)} were bad.")
+        raise EpeeError(f"No row of {path} can be predicted; all {len(rows)} were bad.")
     return InputRows(texts, pairs if text_pair_column else None, numbers, bad)
 
 
@@ -63,7 +64,7 @@ def write_atomically(path: Path, records: Iterable[dict]) -> None:
     A failure or Ctrl-C leaves either the old file or none, never half of a new one.
     """
     if path.suffix.lower() not in OUTPUT_FORMATS:
-        raise ValueError(f"Output {path} must end in one of {OUTPUT_FORMATS}.")
+        raise EpeeError(f"Output {path} must end in one of {OUTPUT_FORMATS}.")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from epee.errors import EpeeError
+
 
 @dataclass
 class EncodedSplit:
@@ -30,7 +32,7 @@ class EncodedSplit:
         return EncodedSplit([self.features[row] for row in rows], labels, self.lengths[np.asarray(rows, dtype=int)])
 
 
-class TextEncoder:
+class TextFeaturizer:
     """Tokenises texts (and optional text pairs) the same way for training and inference.
 
     ``truncation="head_tail"`` keeps the first quarter and the last three quarters of the token
@@ -45,7 +47,7 @@ class TextEncoder:
 
     def encode_examples(self, examples: Sequence[Any]) -> list[dict[str, list[int]]]:
         if not all(hasattr(example, "text") for example in examples):
-            raise ValueError("This model reads texts; the data holds images.")
+            raise EpeeError("This model reads texts; the data holds images.")
         return self.encode_texts([example.text for example in examples], [example.text_pair for example in examples])
 
     def sequence_lengths(self, features: Sequence[dict[str, list[int]]]) -> np.ndarray:
@@ -56,7 +58,7 @@ class TextEncoder:
     ) -> list[dict[str, list[int]]]:
         if pairs is not None and any(pair is not None for pair in pairs):
             if self.truncation != "head":
-                raise ValueError("head_tail truncation applies to single texts; use truncation='head' for text pairs.")
+                raise EpeeError("head_tail truncation applies to single texts; use truncation='head' for text pairs.")
             encoded = self.tokenizer(
                 list(texts), [pair or "" for pair in pairs], truncation=True, max_length=self.max_length
             )
@@ -87,14 +89,14 @@ def label_targets(labels: Sequence[Sequence[str]], label_names: Sequence[str], m
     index = {name: position for position, name in enumerate(label_names)}
     unknown = sorted({label for example in labels for label in example if label not in index})
     if unknown:
-        raise ValueError(f"Labels {unknown} are not among the model's labels {list(label_names)}.")
+        raise EpeeError(f"Labels {unknown} are not among the model's labels {list(label_names)}.")
     if multi_label:
         targets = torch.zeros(len(labels), len(label_names))
         for row, example in enumerate(labels):
             targets[row, [index[label] for label in example]] = 1.0
         return targets
     if any(len(example) != 1 for example in labels):
-        raise ValueError("A single-label task needs exactly one label per example.")
+        raise EpeeError("A single-label task needs exactly one label per example.")
     return torch.tensor([index[example[0]] for example in labels])
 
 

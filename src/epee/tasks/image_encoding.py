@@ -9,9 +9,10 @@ import torch
 from torch.nn import functional
 
 from epee.data.examples import ImageExample
+from epee.errors import EpeeError
 
 
-class ImageEncoder:
+class ImageFeaturizer:
     """Grayscale uint8 images to ``pixel_values`` in [-1, 1].
 
     The scaling is ``ViTImageProcessor``'s default (mean 0.5, std 0.5 after dividing by 255);
@@ -26,7 +27,7 @@ class ImageEncoder:
 
     def encode_examples(self, examples: Sequence[ImageExample]) -> list[dict[str, torch.Tensor]]:
         if not all(isinstance(example, ImageExample) for example in examples):
-            raise ValueError("This model reads images; the data holds texts.")
+            raise EpeeError("This model reads images; the data holds texts.")
         images = torch.from_numpy(np.stack([example.image for example in examples])).float()  # [n, height, width]
         pixels = (images / 255.0 - 0.5) / 0.5
         pixels = pixels.unsqueeze(1)  # [n, 1, height, width]

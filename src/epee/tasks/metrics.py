@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from epee.data.examples import Dataset
+from epee.errors import EpeeError
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -71,7 +72,7 @@ def hoc_abstract_f1(predictions: np.ndarray, labels: np.ndarray, groups: Sequenc
     """BLURB's HoC score: OR the sentence vectors of each group (PMID), then micro-F1 over abstracts."""
     predictions, labels = _label_matrices(predictions, labels)
     if len(groups) != len(labels):
-        raise ValueError(f"Got {len(groups)} groups for {len(labels)} examples; give one group (PMID) per sentence.")
+        raise EpeeError(f"Got {len(groups)} groups for {len(labels)} examples; give one group (PMID) per sentence.")
     return multilabel_micro_f1(_or_by_group(predictions, groups), _or_by_group(labels, groups))
 
 
@@ -85,12 +86,12 @@ def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     labels = np.asarray(labels)
     if scores.ndim == 2:
         if scores.shape[1] != 2:
-            raise ValueError(f"Binary AUC needs scores of shape [examples] or [examples, 2], got {scores.shape}.")
+            raise EpeeError(f"Binary AUC needs scores of shape [examples] or [examples, 2], got {scores.shape}.")
         scores = scores[:, 1]
     if scores.shape != labels.shape:
-        raise ValueError(f"Got {scores.shape[0]} scores for {labels.shape[0]} labels; they must match one to one.")
+        raise EpeeError(f"Got {scores.shape[0]} scores for {labels.shape[0]} labels; they must match one to one.")
     if np.unique(labels).size != 2:
-        raise ValueError(f"Binary AUC needs both classes among the labels, got only {np.unique(labels).tolist()}.")
+        raise EpeeError(f"Binary AUC needs both classes among the labels, got only {np.unique(labels).tolist()}.")
     return float(roc_auc_score(labels, scores))
 
 
@@ -103,23 +104,23 @@ def metric_for(dataset: Dataset, split: str = "dev") -> Metric:
     name = dataset.metric
     if name == "micro_f1_excluding_negative":
         if dataset.negative_label is None:
-            raise ValueError(f"Dataset {dataset.name!r} uses {name!r} but names no negative_label.")
+            raise EpeeError(f"Dataset {dataset.name!r} uses {name!r} but names no negative_label.")
         negative = dataset.label_names.index(dataset.negative_label)
         return lambda predictions, labels: micro_f1_excluding(predictions, labels, negative)
     if name == "hoc_abstract_f1":
         examples = dataset.splits().get(split)
         if examples is None:
-            raise ValueError(f"Dataset {dataset.name!r} has no {split!r} split to take the HoC groups from.")
+            raise EpeeError(f"Dataset {dataset.name!r} has no {split!r} split to take the HoC groups from.")
         groups = [example.group for example in examples]
         if any(group is None for group in groups):
-            raise ValueError(
+            raise EpeeError(
                 f"Every example of the {split} split of {dataset.name!r} needs a group (PMID) for {name!r}."
             )
         return lambda predictions, labels: hoc_abstract_f1(predictions, labels, groups)
     if name in SIMPLE_METRICS:
         return SIMPLE_METRICS[name]
     known = sorted([*SIMPLE_METRICS, "micro_f1_excluding_negative", "hoc_abstract_f1"])
-    raise ValueError(f"Dataset {dataset.name!r} names an unknown metric {name!r}; known metrics are {known}.")
+    raise EpeeError(f"Dataset {dataset.name!r} names an unknown metric {name!r}; known metrics are {known}.")
 
 
 SIMPLE_METRICS: dict[str, Metric] = {
@@ -134,26 +135,26 @@ SIMPLE_METRICS: dict[str, Metric] = {
 def _class_ids(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     if predictions.ndim != 1 or labels.ndim != 1:
-        raise ValueError(
+        raise EpeeError(
             f"Single-label metrics take class ids of shape [examples]; got predictions {predictions.shape} "
             f"and labels {labels.shape}."
         )
     if predictions.shape != labels.shape:
-        raise ValueError(f"Got {len(predictions)} predictions for {len(labels)} labels; they must match one to one.")
+        raise EpeeError(f"Got {len(predictions)} predictions for {len(labels)} labels; they must match one to one.")
     if labels.size == 0:
-        raise ValueError("A metric needs at least one example, got none.")
+        raise EpeeError("A metric needs at least one example, got none.")
     return predictions, labels
 
 
 def _label_matrices(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     if predictions.ndim != 2 or predictions.shape != labels.shape:
-        raise ValueError(
+        raise EpeeError(
             f"Multi-label metrics take 0/1 matrices [examples, labels] of equal shape; got predictions "
             f"{predictions.shape} and labels {labels.shape}."
         )
     if labels.shape[0] == 0:
-        raise ValueError("A metric needs at least one example, got none.")
+        raise EpeeError("A metric needs at least one example, got none.")
     return predictions.astype(bool).astype(int), labels.astype(bool).astype(int)
 
 

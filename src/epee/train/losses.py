@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from epee.errors import EpeeError
+
 
 def depth_weights(spec: str | Sequence[float], num_exits: int) -> torch.Tensor:
     """Per-exit loss weights summing to 1.
@@ -19,10 +21,10 @@ def depth_weights(spec: str | Sequence[float], num_exits: int) -> torch.Tensor:
         weights = torch.ones(num_exits)
     else:
         if len(spec) != num_exits:
-            raise ValueError(f"Got {len(spec)} depth weights for a model with {num_exits} exits.")
+            raise EpeeError(f"Got {len(spec)} depth weights for a model with {num_exits} exits.")
         weights = torch.tensor(list(spec), dtype=torch.float32)
     if weights.sum() <= 0:
-        raise ValueError("Depth weights must not all be zero.")
+        raise EpeeError("Depth weights must not all be zero.")
     return weights / weights.sum()
 
 

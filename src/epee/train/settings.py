@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from epee.errors import EpeeError
+
 DEPTH_WEIGHTINGS = ("asc", "uniform")
 CLASS_WEIGHTINGS = ("none", "balanced")
 SELECTION = ("mean", "last")
@@ -44,28 +46,28 @@ class TrainingSettings:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+                raise EpeeError(f"{name} must be at least 1, got {getattr(self, name)}.")
         for name in ("learning_rate", "head_learning_rate"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+                raise EpeeError(f"{name} must be positive, got {getattr(self, name)}.")
         if isinstance(self.depth_weights, str) and self.depth_weights not in DEPTH_WEIGHTINGS:
-            raise ValueError(
+            raise EpeeError(
                 f"depth_weights {self.depth_weights!r} is unknown; use one of {DEPTH_WEIGHTINGS} or a list of numbers."
             )
         if not isinstance(self.depth_weights, str) and any(weight < 0 for weight in self.depth_weights):
-            raise ValueError(f"depth_weights must be non-negative, got {self.depth_weights}.")
+            raise EpeeError(f"depth_weights must be non-negative, got {self.depth_weights}.")
         if self.class_weighting not in CLASS_WEIGHTINGS:
-            raise ValueError(f"class_weighting {self.class_weighting!r} is unknown; use one of {CLASS_WEIGHTINGS}.")
+            raise EpeeError(f"class_weighting {self.class_weighting!r} is unknown; use one of {CLASS_WEIGHTINGS}.")
         if self.select_by not in SELECTION:
-            raise ValueError(f"select_by {self.select_by!r} is unknown; use one of {SELECTION}.")
+            raise EpeeError(f"select_by {self.select_by!r} is unknown; use one of {SELECTION}.")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
+            raise EpeeError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
         if self.distill_weight < 0 or self.distill_temperature <= 0:
-            raise ValueError("distill_weight must be >= 0 and distill_temperature > 0.")
+            raise EpeeError("distill_weight must be >= 0 and distill_temperature > 0.")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}.")
+            raise EpeeError(f"max_steps must be at least 1, got {self.max_steps}.")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
-            raise ValueError(f"time_budget_minutes must be positive, got {self.time_budget_minutes}.")
+            raise EpeeError(f"time_budget_minutes must be positive, got {self.time_budget_minutes}.")
 
 
 PEFT_LEARNING_RATE = 3e-4

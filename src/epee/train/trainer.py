@@ -12,9 +12,10 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-from epee.evaluate.exit_logits import Metric, collect_exit_logits, per_exit_metric
 from epee.models import MultiExitModel
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
 from epee.tasks.encoding import EncodedSplit, batch_indices
+from epee.tasks.metrics import Metric
 from epee.train.losses import JointExitLoss, balanced_class_weights, depth_weights
 from epee.train.settings import TrainingSettings, backbone_learning_rate
 
@@ -64,7 +65,7 @@ class _Budget:
 
 def train(
     model: MultiExitModel,
-    encoder,
+    featurizer,
     train_split: EncodedSplit,
     dev_split: EncodedSplit | None,
     settings: TrainingSettings,
@@ -103,7 +104,7 @@ def train(
             epoch_start = time.monotonic()
             train_loss = _train_epoch(
                 model,
-                encoder,
+                featurizer,
                 train_split,
                 settings,
                 loss_fn,
@@ -115,7 +116,7 @@ def train(
             )
             dev_metrics = None
             if dev_split is not None:
-                dev_logits = collect_exit_logits(model, encoder, dev_split, batch_size=settings.eval_batch_size)
+                dev_logits = collect_exit_logits(model, featurizer, dev_split, batch_size=settings.eval_batch_size)
                 dev_metrics = per_exit_metric(dev_logits, dev_split.labels, metric, multi_label)
                 score = dev_metrics[-1] if settings.select_by == "last" else float(np.mean(dev_metrics))
                 if score > best_score:
@@ -167,13 +168,15 @@ def _optimizer(model: MultiExitModel, settings: TrainingSettings, train_size: in
     return optimizer, scheduler
 
 
-def _train_epoch(model, encoder, split, settings, loss_fn, optimizer, scheduler, budget, *, seed, description) -> float:
+def _train_epoch(
+    model, featurizer, split, settings, loss_fn, optimizer, scheduler, budget, *, seed, description
+) -> float:
     model.train()
     losses = []
     batches = list(batch_indices(len(split), settings.batch_size, shuffle_seed=seed))
     progress = tqdm(batches, desc=description, leave=False)
     for rows in progress:
-        inputs = encoder.collate([split.features[row] for row in rows])
+        inputs = featurizer.collate([split.features[row] for row in rows])
         loss = loss_fn(model(inputs), split.labels[torch.as_tensor(rows)])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

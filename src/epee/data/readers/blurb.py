@@ -12,6 +12,7 @@ from pathlib import Path
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import SPLIT_NAMES, subsample_splits
 from epee.data.tabular import Row, read_rows, require_columns, required_text
+from epee.errors import EpeeError
 
 HOC_HALLMARKS = (
     "activating invasion and metastasis",
@@ -101,7 +102,7 @@ def _hoc_labels(row: Row, source: str) -> tuple[str, ...]:
     for item in row.values["labels"].split(","):
         index, _, flag = item.strip().partition("_")
         if not (index.isdigit() and int(index) < len(HOC_HALLMARKS) and flag in ("0", "1")):
-            raise ValueError(
+            raise EpeeError(
                 f"{row.where(source)} has HoC labels {row.values['labels']!r}; expected comma-separated items "
                 f"'index_flag' such as '3_1', with index 0-{len(HOC_HALLMARKS) - 1} and flag 0 or 1."
             )

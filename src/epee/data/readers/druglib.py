@@ -18,6 +18,7 @@ from pathlib import Path
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
 from epee.data.tabular import Row, read_rows, require_columns
+from epee.errors import EpeeError
 
 TARGET_LABELS = {
     "effectiveness": (
@@ -49,7 +50,7 @@ def load_druglib(
 ) -> Dataset:
     """Druglib reviews labelled by ``target``; see the module docstring for the text and the split."""
     if target not in TARGET_LABELS:
-        raise ValueError(f"Unknown druglib target {target!r}; choose one of {sorted(TARGET_LABELS)}.")
+        raise EpeeError(f"Unknown druglib target {target!r}; choose one of {sorted(TARGET_LABELS)}.")
     train, dev = stratified_split(_reviews(folder / TRAIN_FILE, target), dev_fraction, seed=seed)
     test = _reviews(folder / TEST_FILE, target)
     return Dataset(
@@ -71,5 +72,5 @@ def _review_text(row: Row, source: str) -> str:
     fields = [(name, row.values[column].replace("\r\n", "\n").strip()) for name, column in REVIEW_FIELDS]
     parts = [f"{name}: {value}" for name, value in fields if value]
     if not parts:
-        raise ValueError(f"{row.where(source)} has no review text in any of {[column for _, column in REVIEW_FIELDS]}.")
+        raise EpeeError(f"{row.where(source)} has no review text in any of {[column for _, column in REVIEW_FIELDS]}.")
     return "\n".join(parts)

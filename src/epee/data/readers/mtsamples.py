@@ -22,6 +22,7 @@ from pathlib import Path
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
 from epee.data.tabular import read_rows, require_columns
+from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,9 @@ def load_mtsamples(
 ) -> Dataset:
     """Specialty classification of clinical notes; see the module docstring for the split."""
     if top_k is not None and top_k < 2:
-        raise ValueError(f"top_k must keep at least 2 specialties (or be None for all), got {top_k}.")
+        raise EpeeError(f"top_k must keep at least 2 specialties (or be None for all), got {top_k}.")
     if not (dev_fraction > 0 and test_fraction > 0 and dev_fraction + test_fraction < 1):
-        raise ValueError(
+        raise EpeeError(
             f"dev_fraction ({dev_fraction}) and test_fraction ({test_fraction}) must be positive "
             f"and sum to less than 1."
         )

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from epee.data.examples import Dataset, Example
+from epee.data.markers import EntitySpan, all_marker_tokens, insert_entity_markers
 from epee.data.sampling import SPLIT_NAMES, subsample_splits
 from epee.data.tabular import Row, read_rows, require_columns, required_text
-from epee.tasks.markers import EntitySpan, all_marker_tokens, insert_entity_markers
+from epee.errors import EpeeError
 
 EVENT_TYPES = ("Adverse_event", "Potential_therapeutic_event")
 TRIGGER_TYPE = "Trigger"
@@ -85,7 +86,7 @@ def _events(row: Row, source: str) -> list[dict[str, Any]]:
     if not isinstance(events, list) or not all(
         isinstance(event, dict) and {"event_type", "Trigger"} <= event.keys() for event in events
     ):
-        raise ValueError(
+        raise EpeeError(
             f"{row.where(source)} does not follow the PHEE layout: expected annotations[0].events[], each event "
             f"with 'event_type' and 'Trigger'."
         )
@@ -97,20 +98,20 @@ def _trigger_span(row: Row, event: dict[str, Any], source: str) -> EntitySpan:
     context = row.values["context"]
     trigger = event["Trigger"]
     if not isinstance(trigger, dict) or not {"text", "start"} <= trigger.keys():
-        raise ValueError(f"{row.where(source)} has a trigger without 'text' and 'start' lists: {trigger!r}.")
+        raise EpeeError(f"{row.where(source)} has a trigger without 'text' and 'start' lists: {trigger!r}.")
     texts = [text for group in trigger["text"] for text in group]
     starts = [start for group in trigger["start"] for start in group]
     if len(texts) != len(starts):
-        raise ValueError(f"{row.where(source)} has a trigger with {len(texts)} texts but {len(starts)} offsets.")
+        raise EpeeError(f"{row.where(source)} has a trigger with {len(texts)} texts but {len(starts)} offsets.")
     fragments = list(zip(starts, texts, strict=True))
     for start, text in fragments:
         if context[start : start + len(text)] != text:
-            raise ValueError(
+            raise EpeeError(
                 f"{row.where(source)}: trigger {text!r} at offset {start} does not match the sentence there "
                 f"({context[start : start + len(text)]!r})."
             )
     if not fragments:
-        raise ValueError(f"{row.where(source)} has an event without a trigger span.")
+        raise EpeeError(f"{row.where(source)} has an event without a trigger span.")
     return EntitySpan(
         start=min(start for start, _ in fragments),
         end=max(start + len(text) for start, text in fragments),

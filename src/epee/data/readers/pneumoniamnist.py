@@ -14,6 +14,7 @@ import numpy as np
 
 from epee.data.examples import Dataset, ImageExample
 from epee.data.sampling import subsample_splits
+from epee.errors import EpeeError
 
 FILE_NAME = "pneumoniamnist.npz"
 LABELS = ("normal", "pneumonia")  # MedMNIST: 0 = normal, 1 = pneumonia
@@ -24,12 +25,12 @@ def load_pneumoniamnist(folder: Path, *, max_examples: int | Mapping[str, int] |
     """The three official splits as image examples labelled ``normal`` / ``pneumonia``."""
     path = folder / FILE_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"PneumoniaMNIST file {path} does not exist.")
+        raise EpeeError(f"PneumoniaMNIST file {path} does not exist.")
     with np.load(path) as arrays:
         expected = [f"{prefix}_{kind}" for prefix in SPLIT_PREFIXES.values() for kind in ("images", "labels")]
         missing = [key for key in expected if key not in arrays.files]
         if missing:
-            raise ValueError(f"{path} lacks the MedMNIST arrays {missing}; it holds {arrays.files}.")
+            raise EpeeError(f"{path} lacks the MedMNIST arrays {missing}; it holds {arrays.files}.")
         splits = {
             split: _images(arrays[f"{prefix}_images"], arrays[f"{prefix}_labels"], f"{path}:{prefix}")
             for split, prefix in SPLIT_PREFIXES.items()
@@ -46,10 +47,10 @@ def load_pneumoniamnist(folder: Path, *, max_examples: int | Mapping[str, int] |
 def _images(images: np.ndarray, labels: np.ndarray, source: str) -> list[ImageExample]:
     labels = labels.reshape(-1)  # [N, 1] in MedMNIST
     if len(images) != len(labels):
-        raise ValueError(f"{source} has {len(images)} images but {len(labels)} labels.")
+        raise EpeeError(f"{source} has {len(images)} images but {len(labels)} labels.")
     unknown = sorted(set(np.unique(labels).tolist()) - set(range(len(LABELS))))
     if unknown:
-        raise ValueError(f"{source} has label values {unknown}; PneumoniaMNIST uses 0 (normal) and 1 (pneumonia).")
+        raise EpeeError(f"{source} has label values {unknown}; PneumoniaMNIST uses 0 (normal) and 1 (pneumonia).")
     return [
         ImageExample(image=image, labels=(LABELS[label],)) for image, label in zip(images, labels.tolist(), strict=True)
     ]

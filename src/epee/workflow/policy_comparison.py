@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 from epee.calibrate.results import PolicyPoint
-from epee.calibrate.sweep import Metric, predictions_from_logits
-from epee.evaluate.speed import flops_speedup, layer_speedup
 from epee.evaluate.wallclock import compare_wallclock
 from epee.models import MultiExitModel
 from epee.policies import simulate
+from epee.runtime.exit_logits import predictions_from_logits
+from epee.runtime.speed import flops_speedup, layer_speedup
 from epee.tasks.encoding import EncodedSplit, batch_indices
+from epee.tasks.metrics import Metric
 
 
 @dataclass
@@ -76,7 +77,7 @@ def evaluate_on_test(
 
 def measure_wallclock(
     model: MultiExitModel,
-    encoder,
+    featurizer,
     split: EncodedSplit,
     evaluations: Sequence[PolicyEvaluation],
     *,
@@ -85,7 +86,7 @@ def measure_wallclock(
 ) -> dict[str, float]:
     """Fill in each evaluation's wall-clock speed-up over the plain model; returns all seconds by path."""
     batches = [
-        encoder.collate([split.features[row] for row in rows])
+        featurizer.collate([split.features[row] for row in rows])
         for rows in batch_indices(len(split), batch_size, lengths=split.lengths)
     ]
     policies = {evaluation.policy: _policy_of(evaluation) for evaluation in evaluations}

@@ -5,7 +5,7 @@ and differ only in which causal mask each layer gets: full (Llama), sliding-wind
 layer when ``sliding_window`` is set (Mistral), or per layer from ``config.layer_types``
 (Qwen2). The masks and the rotary ``(cos, sin)`` are built once in :meth:`embed`, per row, so
 selecting rows keeps them aligned. Pooling after ``norm`` and position ids that count real
-tokens only come from :class:`DecoderAdapter`.
+tokens only come from :class:`DecoderFamily`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.masking_utils import create_causal_mask, create_sliding_window_causal_mask
 
-from epee.models.adapters.base import LayerState
-from epee.models.adapters.decoder import DecoderAdapter
+from epee.models.families.base import LayerState
+from epee.models.families.decoder import DecoderFamily
 
 _MASK_BUILDERS = {"full_attention": create_causal_mask, "sliding_attention": create_sliding_window_causal_mask}
 
@@ -31,8 +31,8 @@ def _layer_types(config) -> tuple[str, ...]:
     return ("sliding_attention" if sliding else "full_attention",) * config.num_hidden_layers
 
 
-class LlamaLikeAdapter(DecoderAdapter):
-    family = "Llama"
+class LlamaLikeFamily(DecoderFamily):
+    display_name = "Llama"
     model_types = ("llama", "mistral", "qwen2")
     lora_target_modules = ("q_proj", "k_proj", "v_proj", "o_proj")
 

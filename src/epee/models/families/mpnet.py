@@ -1,7 +1,7 @@
 """MPNet: BERT-like layers plus a relative-position bias shared by all of them.
 
 ``MPNetEncoder.forward`` computes the bias once (``compute_position_bias``) and hands it to every
-layer; here it is computed in :meth:`MPNetAdapter.initial_state` and carried in ``layer_inputs``,
+layer; here it is computed in :meth:`MPNetFamily.initial_state` and carried in ``layer_inputs``,
 one copy per row, so selecting rows keeps bias and hidden states aligned.
 """
 
@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 import torch
 
-from epee.models.adapters.base import LayerState, PerRowValue
-from epee.models.adapters.encoder import EncoderAdapter
+from epee.models.families.base import LayerState, PerRowValue
+from epee.models.families.encoder import EncoderFamily
 
 
-class MPNetAdapter(EncoderAdapter):
-    family = "MPNet"
+class MPNetFamily(EncoderFamily):
+    display_name = "MPNet"
     model_types = ("mpnet",)
     lora_target_modules = ("q", "k", "v")
     has_pretrained_pooler = True

@@ -6,7 +6,7 @@ last layer, so a shallow exit reads features on the scale the last one is traine
 
 Position ids are counted from the first real token (``position_ids_from_mask``) rather than from
 column 0 as ``forward`` does by default; that makes left- and right-padded batches give the same
-features. The same ids are handed to ``forward`` through :meth:`DecoderAdapter.extra_inputs_for_forward`
+features. The same ids are handed to ``forward`` through :meth:`DecoderFamily.extra_inputs_for_forward`
 so the two paths stay comparable.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from epee.models.adapters.base import BackboneAdapter, LayerState, last_token_index, position_ids_from_mask
+from epee.models.families.base import BackboneFamily, LayerState, last_token_index, position_ids_from_mask
 
 
 def _last_token(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,7 @@ def _last_token(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Ten
     return hidden[rows, last_token_index(attention_mask)]
 
 
-class DecoderAdapter(BackboneAdapter):
+class DecoderFamily(BackboneFamily):
     """Base class of the causal decoders: last-token pooling after the final norm, positions from the mask."""
 
     pooling_modes = ("last",)

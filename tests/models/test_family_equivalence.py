@@ -1,4 +1,4 @@
-"""Running every layer through the adapter must reproduce the backbone's own forward pass.
+"""Running every layer through the family must reproduce the backbone's own forward pass.
 
 This is the test that keeps adapters honest across ``transformers`` releases: tiny random
 configs of every family, padding present, atol 1e-5.
@@ -10,8 +10,8 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModel
 
-from epee.models.adapters import ADAPTER_CLASSES, adapter_class_for, build_adapter
-from epee.models.adapters.base import last_token_index, masked_mean
+from epee.models.families import FAMILY_CLASSES, build_family, family_class_for
+from epee.models.families.base import last_token_index, masked_mean
 from tests.tiny_configs import CONFIGS
 
 EAGER_ONLY = {"mpnet"}  # MPNet's attention is hand-written; transformers offers no sdpa for it.
@@ -33,7 +33,7 @@ def _build(model_type: str, attn_implementation: str | None = None):
     with torch.no_grad():
         for parameter in backbone.parameters():
             parameter.add_(0.1 * torch.randn_like(parameter))
-    return backbone, build_adapter(backbone)
+    return backbone, build_family(backbone)
 
 
 def _inputs(config) -> dict[str, torch.Tensor]:
@@ -50,32 +50,32 @@ def _inputs(config) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-def _run_all_layers(adapter, inputs):
-    state = adapter.embed(inputs)
-    for index in range(adapter.num_layers):
-        state = adapter.run_layer(index, state)
+def _run_all_layers(family, inputs):
+    state = family.embed(inputs)
+    for index in range(family.num_layers):
+        state = family.run_layer(index, state)
     return state
 
 
-def _assert_reproduces_forward(backbone, adapter, inputs):
+def _assert_reproduces_forward(backbone, family, inputs):
     with torch.no_grad():
-        expected = backbone(**inputs, **adapter.extra_inputs_for_forward(inputs)).last_hidden_state
-        state = _run_all_layers(adapter, inputs)
-        actual = adapter.output_hidden(state)
+        expected = backbone(**inputs, **family.extra_inputs_for_forward(inputs)).last_hidden_state
+        state = _run_all_layers(family, inputs)
+        actual = family.output_hidden(state)
     real = state.attention_mask.bool()
     torch.testing.assert_close(actual[real], expected[real], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize(("model_type", "attn_implementation"), IMPLEMENTATIONS)
 def test_layer_loop_reproduces_forward(model_type, attn_implementation):
-    backbone, adapter = _build(model_type, attn_implementation)
-    _assert_reproduces_forward(backbone, adapter, _inputs(backbone.config))
+    backbone, family = _build(model_type, attn_implementation)
+    _assert_reproduces_forward(backbone, family, _inputs(backbone.config))
 
 
 POOLINGS = [
     (model_type, pooling)
     for model_type in sorted(CONFIGS)
-    for pooling in adapter_class_for(CONFIGS[model_type]().model_type).pooling_modes
+    for pooling in family_class_for(CONFIGS[model_type]().model_type).pooling_modes
 ]
 
 
@@ -83,12 +83,12 @@ POOLINGS = [
 def test_last_exit_pools_the_backbone_output(model_type, pooling):
     """The deepest exit reads what a head on ``last_hidden_state`` would read (final norm included)."""
     backbone, _ = _build(model_type)
-    adapter = build_adapter(backbone, pooling=pooling)
+    family = build_family(backbone, pooling=pooling)
     inputs = _inputs(backbone.config)
     with torch.no_grad():
-        output = backbone(**inputs, **adapter.extra_inputs_for_forward(inputs)).last_hidden_state
-        state = _run_all_layers(adapter, inputs)
-        pooled = adapter.pool(state)
+        output = backbone(**inputs, **family.extra_inputs_for_forward(inputs)).last_hidden_state
+        state = _run_all_layers(family, inputs)
+        pooled = family.pool(state)
     if pooling == "cls":
         expected = output[:, 0]
     elif pooling == "mean":
@@ -98,16 +98,16 @@ def test_last_exit_pools_the_backbone_output(model_type, pooling):
     torch.testing.assert_close(pooled, expected, atol=1e-5, rtol=0)
     # What the plain-model timing reads from ``forward``'s output: the final norm is already applied there.
     torch.testing.assert_close(
-        adapter.pool_forward_output(output, inputs.get("attention_mask")), expected, atol=1e-5, rtol=0
+        family.pool_forward_output(output, inputs.get("attention_mask")), expected, atol=1e-5, rtol=0
     )
 
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
 def test_pooler_dense_is_the_backbones_own_pooler(model_type):
     """Exit poolers start from ``pooler_dense``: with tanh on [CLS] it must give ``pooler_output``."""
-    backbone, adapter = _build(model_type)
-    dense = adapter.pooler_dense()
-    assert (dense is not None) == adapter.has_pretrained_pooler
+    backbone, family = _build(model_type)
+    dense = family.pooler_dense()
+    assert (dense is not None) == family.has_pretrained_pooler
     if dense is not None:
         with torch.no_grad():
             output = backbone(**_inputs(backbone.config))
@@ -117,46 +117,46 @@ def test_pooler_dense_is_the_backbones_own_pooler(model_type):
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
 def test_selecting_rows_equals_running_them_alone(model_type):
-    backbone, adapter = _build(model_type)
+    backbone, family = _build(model_type)
     inputs = _inputs(backbone.config)
     rows = torch.tensor([1, 3])
     with torch.no_grad():
-        state = adapter.run_layer(0, adapter.embed(inputs)).select(rows)
-        for index in range(1, adapter.num_layers):
-            state = adapter.run_layer(index, state)
-        alone = _run_all_layers(adapter, {name: value[rows] for name, value in inputs.items()})
-    torch.testing.assert_close(adapter.pool(state), adapter.pool(alone), atol=1e-5, rtol=0)
+        state = family.run_layer(0, family.embed(inputs)).select(rows)
+        for index in range(1, family.num_layers):
+            state = family.run_layer(index, state)
+        alone = _run_all_layers(family, {name: value[rows] for name, value in inputs.items()})
+    torch.testing.assert_close(family.pool(state), family.pool(alone), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
 def test_lora_targets_sit_on_the_adapter_path(model_type):
     """Every default LoRA target exists, and the adapted modules are the ones the layer loop runs."""
-    backbone, adapter = _build(model_type)
+    backbone, family = _build(model_type)
     inputs = _inputs(backbone.config)
     with torch.no_grad():
-        before = adapter.output_hidden(_run_all_layers(adapter, inputs))
+        before = family.output_hidden(_run_all_layers(family, inputs))
     # Random (not zero) LoRA B matrices, so the adapted model computes something different.
-    lora = LoraConfig(r=2, target_modules=list(adapter.lora_target_modules), init_lora_weights=False)
+    lora = LoraConfig(r=2, target_modules=list(family.lora_target_modules), init_lora_weights=False)
     get_peft_model(backbone, lora)
     adapted = {name.rsplit(".", 1)[-1] for name, module in backbone.named_modules() if isinstance(module, LoraLayer)}
-    assert adapted == set(adapter.lora_target_modules)
-    _assert_reproduces_forward(backbone, adapter, inputs)
+    assert adapted == set(family.lora_target_modules)
+    _assert_reproduces_forward(backbone, family, inputs)
     with torch.no_grad():
-        after = adapter.output_hidden(_run_all_layers(adapter, inputs))
+        after = family.output_hidden(_run_all_layers(family, inputs))
     assert (after - before).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
 def test_sizes_are_read_through_the_config(model_type):
     """DistilBERT (``dim``, ``n_layers``) and GPT-2 (``n_embd``, ``n_layer``) name them differently."""
-    _, adapter = _build(model_type)
-    assert (adapter.num_layers, adapter.hidden_size) == (3, 32)
+    _, family = _build(model_type)
+    assert (family.num_layers, family.hidden_size) == (3, 32)
 
 
 def test_every_family_has_a_tested_model_type():
     tested = {CONFIGS[model_type]().model_type for model_type in CONFIGS}
-    for adapter_class in ADAPTER_CLASSES:
-        assert tested & set(adapter_class.model_types), adapter_class.family
+    for family_class in FAMILY_CLASSES:
+        assert tested & set(family_class.model_types), family_class.family
 
 
 def test_unsupported_architecture_names_the_supported_families():
@@ -164,6 +164,6 @@ def test_unsupported_architecture_names_the_supported_families():
 
     backbone = AutoModel.from_config(T5Config(d_model=16, num_layers=1, num_heads=2, d_ff=8, d_kv=8))
     with pytest.raises(ValueError, match=r"not supported; supported families are: BERT") as error:
-        build_adapter(backbone)
-    for adapter_class in ADAPTER_CLASSES:
-        assert adapter_class.family in str(error.value)
+        build_family(backbone)
+    for family_class in FAMILY_CLASSES:
+        assert family_class.display_name in str(error.value)

@@ -1,6 +1,6 @@
 """The contract every backbone family implements, so training and the runtime treat them alike.
 
-An adapter wraps a Hugging Face model *as it is*: it calls the model's own embedding, layer and
+A family wraps a Hugging Face model *as it is*: it calls the model's own embedding, layer and
 norm modules, and never copies or patches modeling code. It exposes four things:
 embed the inputs, run layer ``i``, pool the current hidden state for an exit head, and (through
 :class:`LayerState`) select a subset of the batch so finished samples drop out.
@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 from transformers import PreTrainedModel
+
+from epee.errors import EpeeError
 
 PerRowValue = torch.Tensor | tuple[torch.Tensor, ...] | None
 
@@ -52,25 +54,27 @@ class LayerState:
         )
 
 
-class BackboneAdapter(nn.Module):
-    """Base class of the per-family adapters; subclasses set the class variables and 4 methods."""
+class BackboneFamily(nn.Module):
+    """Base class of the backbone families; subclasses set the class variables and 4 methods."""
 
-    family: ClassVar[str]
+    display_name: ClassVar[str]
     """Human name of the family, used in errors and docs."""
     model_types: ClassVar[tuple[str, ...]]
-    """``config.model_type`` values this adapter serves."""
+    """``config.model_type`` values this family serves."""
     lora_target_modules: ClassVar[tuple[str, ...]]
     """Module names LoRA adapts by default for this family."""
     pooling_modes: ClassVar[tuple[str, ...]] = ("cls", "mean")
     default_pooling: ClassVar[str] = "cls"
     has_pretrained_pooler: ClassVar[bool] = False
+    modality: ClassVar[str] = "text"
+    """What the family reads: ``"text"`` (token ids) or ``"image"`` (pixel values); picks the featurizer."""
 
     def __init__(self, backbone: PreTrainedModel, pooling: str | None = None):
         super().__init__()
         pooling = pooling or self.default_pooling
         if pooling not in self.pooling_modes:
-            raise ValueError(
-                f"Pooling {pooling!r} is not available for {self.family}; choose one of {self.pooling_modes}."
+            raise EpeeError(
+                f"Pooling {pooling!r} is not available for {self.display_name}; choose one of {self.pooling_modes}."
             )
         self.backbone = backbone
         self.pooling = pooling
@@ -102,7 +106,7 @@ class BackboneAdapter(nn.Module):
     def output_hidden(self, state: LayerState) -> torch.Tensor:
         """The backbone's own ``last_hidden_state`` after all layers (final norm where it has one).
 
-        Used by the equivalence tests that keep adapters honest.
+        Used by the equivalence tests that keep families honest.
         """
         return state.hidden
 
@@ -120,7 +124,7 @@ class BackboneAdapter(nn.Module):
         return None
 
     def extra_inputs_for_forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-        """Inputs the adapter derives itself (e.g. position ids) that ``forward`` must also get
+        """Inputs the family derives itself (e.g. position ids) that ``forward`` must also get
         for the two paths to be comparable."""
         return {}
 

@@ -7,8 +7,9 @@ from typer.testing import CliRunner
 from epee.cli.main import app
 from epee.data import Dataset, ImageExample
 from epee.models import MultiExitModel
+from epee.models.inputs import encode_split, featurizer_for
 from epee.train import TrainingSettings
-from epee.train.fit import build_image_model, encode_split, input_encoder_for, train_on_dataset
+from epee.workflow.fit import build_image_model, train_on_dataset
 
 
 def _images(count, seed):
@@ -46,9 +47,9 @@ def test_a_scratch_vit_learns_at_every_exit_and_reloads_bit_identically(tmp_path
 
     model.save_pretrained(tmp_path / "vit")
     reloaded = MultiExitModel.from_pretrained(tmp_path / "vit")
-    encoder = input_encoder_for(reloaded)
-    split = encode_split(encoder, dataset.test, reloaded)
-    batch = encoder.collate(split.features)
+    featurizer = featurizer_for(reloaded)
+    split = encode_split(featurizer, dataset.test, reloaded)
+    batch = featurizer.collate(split.features)
     with torch.inference_mode():
         assert torch.equal(model.eval()(batch), reloaded(batch))
 

@@ -2,8 +2,8 @@
 
 Each embeds ``input_ids``, builds the 4-D mask with ``create_bidirectional_mask`` exactly as its
 ``forward`` does, and summarises a sequence by its [CLS] token or the mean of its real tokens.
-A family says only how it calls its embeddings (:meth:`EncoderAdapter.embed_tokens`) and, where
-it has one, what it adds between the embeddings and layer 0 (:meth:`EncoderAdapter.initial_state`).
+A family says only how it calls its embeddings (:meth:`EncoderFamily.embed_tokens`) and, where
+it has one, what it adds between the embeddings and layer 0 (:meth:`EncoderFamily.initial_state`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import torch
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
-from epee.models.adapters.base import BackboneAdapter, LayerState, PerRowValue, masked_mean
+from epee.models.families.base import BackboneFamily, LayerState, PerRowValue, masked_mean
 
 
-class EncoderAdapter(BackboneAdapter):
+class EncoderFamily(BackboneFamily):
     """Base class of the text encoders: shared ``embed`` preamble and cls/mean pooling."""
 
     def embed(self, inputs: Mapping[str, torch.Tensor]) -> LayerState:

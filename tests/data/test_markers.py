@@ -1,8 +1,8 @@
-"""Entity markers and masks from character spans."""
+"""Entity markers from character spans."""
 
 import pytest
 
-from epee.tasks.markers import EntitySpan, all_marker_tokens, insert_entity_markers, mask_entities
+from epee.data.markers import EntitySpan, all_marker_tokens, insert_entity_markers
 
 TEXT = "Aspirin inhibits COX-1 strongly."
 CHEMICAL = EntitySpan(0, 7, "Chemical")
@@ -13,14 +13,6 @@ def test_typed_markers_numbered_in_the_given_order():
     marked = insert_entity_markers(TEXT, [GENE, CHEMICAL])
     assert marked.text == "[E2:Chemical] Aspirin [/E2] inhibits [E1:Gene] COX-1 [/E1] strongly."
     assert marked.special_tokens == ("[E1:Gene]", "[/E1]", "[E2:Chemical]", "[/E2]")
-
-
-def test_masks_replace_the_spans():
-    masked = mask_entities(TEXT, [CHEMICAL, GENE], mask_template="@{entity_type}$")
-    assert masked.text == "@Chemical$ inhibits @Gene$ strongly."
-    assert masked.special_tokens == ("@Chemical$", "@Gene$")
-    drugs = mask_entities("A with B.", [EntitySpan(0, 1, "DRUG"), EntitySpan(7, 8, "DRUG")])
-    assert (drugs.text, drugs.special_tokens) == ("@DRUG$ with @DRUG$.", ("@DRUG$",))
 
 
 def test_all_marker_tokens_for_a_tokenizer():
@@ -42,6 +34,6 @@ def test_span_outside_the_text_names_span_and_length(span):
 
 def test_overlapping_or_missing_spans_are_rejected():
     with pytest.raises(ValueError, match=r"\[0, 7\) and \[5, 10\) overlap"):
-        mask_entities(TEXT, [CHEMICAL, EntitySpan(5, 10, "Gene")])
+        insert_entity_markers(TEXT, [CHEMICAL, EntitySpan(5, 10, "Gene")])
     with pytest.raises(ValueError, match="No entity spans"):
         insert_entity_markers(TEXT, [])

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from epee.errors import EpeeError
+
 ArrayLike = np.ndarray | torch.Tensor | Sequence[int]
 
 
@@ -23,11 +25,11 @@ def _as_layers(exit_layers: ArrayLike, num_layers: int) -> np.ndarray:
         exit_layers = exit_layers.detach().cpu().numpy()
     layers = np.asarray(exit_layers, dtype=np.int64).reshape(-1)
     if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1; got {num_layers}.")
+        raise EpeeError(f"num_layers must be >= 1; got {num_layers}.")
     if layers.size == 0:
-        raise ValueError("Speed-up needs at least one exit layer; got none.")
+        raise EpeeError("Speed-up needs at least one exit layer; got none.")
     if layers.min() < 1 or layers.max() > num_layers:
-        raise ValueError(
+        raise EpeeError(
             f"Exit layers are 1-based backbone layer numbers in [1, {num_layers}]; "
             f"got values from {layers.min()} to {layers.max()}."
         )
@@ -65,7 +67,7 @@ def flops_speedup(
     layers = _as_layers(exit_layers, num_layers)
     head_layers = np.sort(np.asarray(exit_layer_numbers, dtype=np.int64))
     if not np.isin(layers, head_layers).all():
-        raise ValueError(
+        raise EpeeError(
             f"Every exit layer must be one of the exit head layers {head_layers.tolist()}; "
             f"got {sorted(set(layers.tolist()) - set(head_layers.tolist()))}."
         )

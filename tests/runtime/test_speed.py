@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from epee.evaluate import (
+from epee.runtime.speed import (
     exit_head_flops,
     flops_speedup,
     layer_speedup,

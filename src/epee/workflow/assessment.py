@@ -17,12 +17,13 @@ import torch
 from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
 from epee.calibrate.results import CalibrationResult, PolicyPoint
 from epee.data import Dataset
-from epee.evaluate.exit_logits import collect_exit_logits, per_exit_metric
-from epee.evaluate.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
+from epee.errors import EpeeError
 from epee.models import MultiExitModel
+from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import DEPLOYABLE_POLICIES
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
 from epee.tasks.metrics import metric_for
-from epee.train.fit import encode_split, input_encoder_for
+from epee.workflow.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +67,12 @@ def calibrate_on_dev(
 ) -> DevCalibration:
     """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model."""
     if not dataset.dev:
-        raise ValueError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
-    encoder = input_encoder_for(model)
+        raise EpeeError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
+    featurizer = featurizer_for(model)
     calibration, _ = calibrate_model(
         model,
-        encoder,
-        encode_split(encoder, dataset.dev, model),
+        featurizer,
+        encode_split(featurizer, dataset.dev, model),
         metric_for(dataset, "dev"),
         metric_name=dataset.metric,
         policies=policies,
@@ -97,16 +98,16 @@ def assess_on_test(
     ``wallclock_rows`` times a seeded sample of the test split instead of all of it (metrics always use all).
     """
     if not dataset.test:
-        raise ValueError(f"Dataset {dataset.name!r} has no test split to report on.")
+        raise EpeeError(f"Dataset {dataset.name!r} has no test split to report on.")
     peft = model.config.peft
     adaptation = (
         "full fine-tuning" if peft is None else f"{peft['method']} r={peft.get('r')}, alpha={peft.get('alpha')}"
     )
     model.merge_peft()  # inference runs the plain transformers modules, as fast as the plain model
-    encoder = input_encoder_for(model)
-    test_split = encode_split(encoder, dataset.test, model)
+    featurizer = featurizer_for(model)
+    test_split = encode_split(featurizer, dataset.test, model)
     metric = metric_for(dataset, "test")
-    test_logits = collect_exit_logits(model, encoder, test_split, batch_size=batch_size, description="test logits")
+    test_logits = collect_exit_logits(model, featurizer, test_split, batch_size=batch_size, description="test logits")
     layer_flops, head_flops = model_flops(model, float(test_split.lengths.mean()))
     evaluations = evaluate_on_test(
         model, test_logits, test_split.labels, metric, selections, layer_flops=layer_flops, head_flops=head_flops
@@ -115,7 +116,7 @@ def assess_on_test(
     timed = test_split
     if wallclock_rows is not None and wallclock_rows < len(test_split):
         timed = test_split.subset(np.random.default_rng(seed).choice(len(test_split), wallclock_rows, replace=False))
-    measure_wallclock(model, encoder, timed, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
+    measure_wallclock(model, featurizer, timed, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
     facts = {
         "model": f"{model.config.backbone} ({model.num_layers} layers, {model.config.model_type}), {adaptation}",
         "dataset": f"{dataset.name}: train {len(dataset.train)}, dev {len(dataset.dev or [])}, "

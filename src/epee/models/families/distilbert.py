@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 import torch
 
-from epee.models.adapters.base import LayerState
-from epee.models.adapters.encoder import EncoderAdapter
+from epee.models.families.base import LayerState
+from epee.models.families.encoder import EncoderFamily
 
 
-class DistilBertAdapter(EncoderAdapter):
-    family = "DistilBERT"
+class DistilBertFamily(EncoderFamily):
+    display_name = "DistilBERT"
     model_types = ("distilbert",)
     lora_target_modules = ("q_lin", "k_lin", "v_lin")
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from epee.models.adapters.base import LayerState, PerRowValue
-from epee.models.adapters.encoder import EncoderAdapter
+from epee.models.families.base import LayerState, PerRowValue
+from epee.models.families.encoder import EncoderFamily
 
 
-class AlbertAdapter(EncoderAdapter):
-    family = "ALBERT"
+class AlbertFamily(EncoderFamily):
+    display_name = "ALBERT"
     model_types = ("albert",)
     lora_target_modules = ("query", "key", "value")
     has_pretrained_pooler = True

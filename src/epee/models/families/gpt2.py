@@ -1,6 +1,6 @@
 """GPT-2: learned absolute positions (``wpe``) added to ``wte``, one causal mask, final norm ``ln_f``.
 
-Pooling, the final norm and position ids from the mask come from :class:`DecoderAdapter`.
+Pooling, the final norm and position ids from the mask come from :class:`DecoderFamily`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import torch
 from torch import nn
 from transformers.masking_utils import create_causal_mask
 
-from epee.models.adapters.base import LayerState
-from epee.models.adapters.decoder import DecoderAdapter
+from epee.models.families.base import LayerState
+from epee.models.families.decoder import DecoderFamily
 
 
-class GPT2Adapter(DecoderAdapter):
-    family = "GPT-2"
+class GPT2Family(DecoderFamily):
+    display_name = "GPT-2"
     model_types = ("gpt2",)
     lora_target_modules = ("c_attn",)  # a transformers Conv1D; peft switches on fan_in_fan_out for it
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from epee.errors import EpeeError
+
 
 @dataclass(frozen=True)
 class EntitySpan:
@@ -69,35 +71,20 @@ def insert_entity_markers(text: str, spans: Sequence[EntitySpan]) -> MarkedText:
     return MarkedText("".join(pieces), tuple(dict.fromkeys(used)))
 
 
-def mask_entities(text: str, spans: Sequence[EntitySpan], mask_template: str = "@{entity_type}$") -> MarkedText:
-    """Replace each span by ``mask_template`` filled with its type (``"@{entity_type}$"`` -> ``@DRUG$``)."""
-    ordered = _validated(text, spans)
-    pieces: list[str] = []
-    masks: list[str] = []
-    cursor = 0
-    for _, span in ordered:
-        mask = mask_template.format(entity_type=span.entity_type)
-        pieces += [text[cursor : span.start], mask]
-        masks.append(mask)
-        cursor = span.end
-    pieces.append(text[cursor:])
-    return MarkedText("".join(pieces), tuple(dict.fromkeys(masks)))
-
-
 def _validated(text: str, spans: Sequence[EntitySpan]) -> list[tuple[int, EntitySpan]]:
     """(1-based number, span) pairs in text order, after checking bounds and overlaps."""
     if not spans:
-        raise ValueError("No entity spans were given; mark at least one entity.")
+        raise EpeeError("No entity spans were given; mark at least one entity.")
     for span in spans:
         if not 0 <= span.start < span.end <= len(text):
-            raise ValueError(
+            raise EpeeError(
                 f"Entity span [{span.start}, {span.end}) of type {span.entity_type!r} does not lie inside the text "
                 f"of length {len(text)}; spans need 0 <= start < end <= length."
             )
     ordered = sorted(enumerate(spans, start=1), key=lambda item: (item[1].start, item[1].end))
     for (_, previous), (_, current) in zip(ordered, ordered[1:], strict=False):
         if current.start < previous.end:
-            raise ValueError(
+            raise EpeeError(
                 f"Entity spans [{previous.start}, {previous.end}) and [{current.start}, {current.end}) overlap; "
                 f"markers and masks need disjoint spans."
             )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from epee.data import Dataset, Example, ImageExample
-from epee.data.examples import AnyExample
-from epee.defaults import SCRATCH_VIT
+from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
+from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.models.backbones import scratch_vit
-from epee.tasks.encoding import EncodedSplit, TextEncoder, label_targets
-from epee.tasks.image_encoding import ImageEncoder
+from epee.models.inputs import Featurizer, encode_split, featurizer_for
 from epee.tasks.metrics import metric_for
 from epee.train.settings import TrainingSettings
 from epee.train.trainer import TrainingHistory, train
@@ -23,29 +21,46 @@ logger = logging.getLogger(__name__)
 @dataclass
 class FineTuned:
     model: MultiExitModel
-    encoder: TextEncoder | ImageEncoder
+    featurizer: Featurizer
     history: TrainingHistory
-
-
-def encode_split(
-    encoder: TextEncoder | ImageEncoder, examples: Sequence[AnyExample], model: MultiExitModel
-) -> EncodedSplit:
-    """Encode a split's inputs and turn its label names into the model's targets."""
-    features = encoder.encode_examples(examples)
-    labels = label_targets([example.labels for example in examples], model.config.label_names, model.config.multi_label)
-    return EncodedSplit(features, labels, encoder.sequence_lengths(features))
-
-
-def input_encoder_for(model: MultiExitModel) -> TextEncoder | ImageEncoder:
-    """The encoder that turns examples into this model's inputs: pixels for a ViT, tokens otherwise."""
-    if model.config.model_type == "vit":
-        config = model.backbone.config
-        return ImageEncoder(config.image_size, config.num_channels, config.patch_size)
-    return TextEncoder(model.tokenizer, model.config.max_length, model.config.truncation)
 
 
 def holds_images(dataset: Dataset) -> bool:
     return isinstance(dataset.train[0], ImageExample)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What model to build. ``None`` means the default for the data: texts get ``DEFAULT_BACKBONE``
+    with LoRA, images a ViT trained from scratch with full training (no pretrained ViT fits 28x28
+    MedMNIST images, and LoRA on random weights would train almost nothing)."""
+
+    backbone: str | None = None
+    peft: str | None = None  # "lora", "ia3", "none"
+    max_length: int = 128
+    truncation: str = "head"
+    first_exit_layer: int = 1
+    pooling: str | None = None
+
+
+def build_model(dataset: Dataset, settings: ModelSettings = ModelSettings()) -> MultiExitModel:
+    """A fresh multi-exit model for ``dataset``: the one place that decides images vs texts and their defaults.
+
+    ``epee train``, the demo and the benchmark suite all build through here.
+    """
+    if holds_images(dataset):
+        if settings.backbone not in (None, SCRATCH_VIT) or settings.peft not in (None, "none"):
+            raise EpeeError(f"Images train a ViT from scratch: leave --backbone at {SCRATCH_VIT} and --peft at none.")
+        return build_image_model(dataset, first_exit_layer=settings.first_exit_layer)
+    return build_text_model(
+        dataset,
+        backbone=settings.backbone or DEFAULT_BACKBONE,
+        peft=None if settings.peft == "none" else settings.peft or "lora",
+        max_length=settings.max_length,
+        truncation=settings.truncation,
+        first_exit_layer=settings.first_exit_layer,
+        pooling=settings.pooling,
+    )
 
 
 def build_text_model(
@@ -62,7 +77,7 @@ def build_text_model(
 ) -> MultiExitModel:
     """A fresh multi-exit model on ``backbone`` with ``dataset``'s labels, markers and (optionally) PEFT."""
     if not isinstance(dataset.train[0], Example):
-        raise ValueError(f"Dataset {dataset.name!r} holds images; use build_image_model (backbone {SCRATCH_VIT!r}).")
+        raise EpeeError(f"Dataset {dataset.name!r} holds images; use build_image_model (backbone {SCRATCH_VIT!r}).")
     optional = {"pooler": pooler} if pooler is not None else {}
     model = MultiExitModel.from_backbone(
         backbone,
@@ -90,7 +105,7 @@ def build_image_model(
 ) -> MultiExitModel:
     """A multi-exit ViT trained from scratch on ``dataset``'s images (see :func:`scratch_vit`)."""
     if not holds_images(dataset):
-        raise ValueError(f"Dataset {dataset.name!r} holds texts; use build_text_model.")
+        raise EpeeError(f"Dataset {dataset.name!r} holds texts; use build_text_model.")
     image_size = dataset.train[0].image.shape[0]
     return MultiExitModel.from_backbone(
         scratch_vit(image_size, num_layers=num_layers),
@@ -102,10 +117,16 @@ def build_image_model(
 
 
 def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: TrainingSettings) -> FineTuned:
-    """Train ``model`` on the train split; the dev split picks the best epoch."""
-    encoder = input_encoder_for(model)
-    train_split = encode_split(encoder, dataset.train, model)
-    dev_split = encode_split(encoder, dataset.dev, model) if dataset.dev else None
+    """Train ``model`` on the train split; the dev split picks the best epoch.
+
+    A ViT trained from scratch gets :data:`SCRATCH_LEARNING_RATE` unless a learning rate is given:
+    the fine-tuning defaults would barely move random weights.
+    """
+    if holds_images(dataset) and settings.learning_rate is None:
+        settings = replace(settings, learning_rate=SCRATCH_LEARNING_RATE)
+    featurizer = featurizer_for(model)
+    train_split = encode_split(featurizer, dataset.train, model)
+    dev_split = encode_split(featurizer, dataset.dev, model) if dataset.dev else None
     logger.info(
         "Training %s on %d examples (%d dev), %d exits, %s",
         model.config.backbone,
@@ -114,5 +135,5 @@ def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: Training
         len(model.exit_layers),
         f"PEFT {model.config.peft['method']}" if model.config.peft else "full fine-tuning",
     )
-    history = train(model, encoder, train_split, dev_split, settings, metric_for(dataset, "dev"))
-    return FineTuned(model, encoder, history)
+    history = train(model, featurizer, train_split, dev_split, settings, metric_for(dataset, "dev"))
+    return FineTuned(model, featurizer, history)

@@ -1,17 +1,17 @@
 """BERT-style encoders: BERT (MiniLM included), RoBERTa, ELECTRA, XLM-RoBERTa.
 
 They share one shape: ``embeddings`` -> ``encoder.layer[i](hidden, mask)``, which is exactly the
-:class:`EncoderAdapter` defaults; only the layer loop is spelled out here.
+:class:`EncoderFamily` defaults; only the layer loop is spelled out here.
 """
 
 from __future__ import annotations
 
-from epee.models.adapters.base import LayerState
-from epee.models.adapters.encoder import EncoderAdapter
+from epee.models.families.base import LayerState
+from epee.models.families.encoder import EncoderFamily
 
 
-class BertLikeAdapter(EncoderAdapter):
-    family = "BERT"
+class BertLikeFamily(EncoderFamily):
+    display_name = "BERT"
     model_types = ("bert", "roberta", "xlm-roberta", "electra", "camembert")
     lora_target_modules = ("query", "key", "value")
     has_pretrained_pooler = True

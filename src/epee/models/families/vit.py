@@ -13,11 +13,12 @@ from collections.abc import Mapping
 import torch
 from transformers.masking_utils import create_bidirectional_mask
 
-from epee.models.adapters.base import BackboneAdapter, LayerState
+from epee.models.families.base import BackboneFamily, LayerState
 
 
-class ViTAdapter(BackboneAdapter):
-    family = "ViT"
+class ViTFamily(BackboneFamily):
+    display_name = "ViT"
+    modality = "image"
     model_types = ("vit",)
     lora_target_modules = ("q_proj", "k_proj", "v_proj")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from epee.data import Dataset, load_dataset
 from epee.defaults import DEFAULT_BACKBONE
-from epee.evaluate.assessment import DevCalibration, TestAssessment, assess_on_test, calibrate_on_dev
 from epee.models import MultiExitModel
 from epee.train import TrainingHistory, TrainingSettings
-from epee.train.fit import build_text_model, train_on_dataset
+from epee.workflow.assessment import DevCalibration, TestAssessment, assess_on_test, calibrate_on_dev
+from epee.workflow.fit import build_text_model, train_on_dataset
 
 DEMO_DATASET = "drugreview"
 
