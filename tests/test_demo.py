@@ -34,7 +34,10 @@ def test_demo_path_writes_a_complete_report(tmp_path):
         metric="macro_f1",
     )
     model = tiny_bert_model(labels=dataset.label_names)
-    settings = DemoSettings(epochs=1, batch_size=8, time_budget_minutes=None, eval_batch_size=4, wallclock_repeats=1)
+    # One epoch does not teach a random model: its exits are degenerate, which the report must say.
+    settings = DemoSettings(
+        epochs=1, batch_size=8, time_budget_minutes=None, eval_batch_size=4, wallclock_repeats=1, allow_degenerate=True
+    )
     outcome = run_demo(tmp_path, settings, model=model, dataset=dataset)
     report = present_results(
         outcome.model, dataset, outcome.dev, outcome.test, 1.0, tmp_path / "report", "tiny", Console(record=True)
@@ -51,8 +54,9 @@ def test_demo_path_writes_a_complete_report(tmp_path):
     ):
         assert (report / name).stat().st_size > 0, name
     markdown = (report / "report.md").read_text()
-    for column in ("policy", "test", "layer speed-up", "FLOPs", "wall"):
+    for column in ("policy", "test", "layer speed-up", "FLOPs", "wall", "degenerate", "majority class"):
         assert column.lower() in markdown.lower(), column
+    assert all(outcome.dev.calibration.per_exit_degenerate), "an untrained model's exits should all be degenerate"
     assert {evaluation.policy for evaluation in outcome.test.evaluations} == set(DEPLOYABLE_POLICIES)
     for evaluation in outcome.test.evaluations:
         for value in (

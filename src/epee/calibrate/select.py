@@ -2,7 +2,9 @@
 
 Points are compared on the task metric (a fraction in [0, 1]) and the *layer* speed-up. Every rule
 is stated in its docstring, raises ``ValueError`` when no point qualifies, and breaks ties
-deterministically (the earlier point in the grid wins a full tie).
+deterministically (the earlier point in the grid wins a full tie). Rules see only the candidates
+they are given: :func:`without_degenerate` is the filter every rule's candidates pass through unless
+the user allows degenerate settings.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ TOLERANCE = 1e-12
 class TradeOffPoint(Protocol):
     metric: float
     layer_speedup: float
+    degenerate: str | None
 
 
 P = TypeVar("P", bound=TradeOffPoint)
+
+
+def without_degenerate(points: Sequence[P]) -> list[P]:
+    """The points no degeneracy check flagged (:mod:`epee.tasks.degeneracy`): collapsed or no better than
+    the majority class on the calibration split, a setting is never worth its speed-up."""
+    return [point for point in points if not point.degenerate]
 
 
 def pareto_frontier(points: Sequence[P]) -> list[P]:

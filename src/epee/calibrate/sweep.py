@@ -21,6 +21,7 @@ from epee.policies import DEPLOYABLE_POLICIES, make_policy, oracle_exits, policy
 from epee.policies.simulate import check_layer_logits
 from epee.runtime.exit_logits import predictions_from_logits
 from epee.runtime.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
+from epee.tasks.degeneracy import DegeneracyCheck
 from epee.tasks.metrics import Metric
 
 """``metric(predictions, labels) -> float`` in [0, 1], higher is better (accuracy, micro-F1, ...)."""
@@ -78,7 +79,8 @@ def calibrate(
 
     ``grids`` replaces the default grid (:func:`~epee.calibrate.grids.default_grids`) of the
     policies it names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops``
-    are given (see :mod:`epee.runtime.speed`).
+    are given (see :mod:`epee.runtime.speed`). Every exit and every point is checked for
+    degeneracy against the majority-class baseline of these labels (:mod:`epee.tasks.degeneracy`).
     """
     labels = _labels_array(labels)
     _check_inputs(layer_logits, labels, exit_layer_numbers, num_layers)
@@ -98,6 +100,7 @@ def calibrate(
     per_exit_predictions = predictions_from_logits(layer_logits, multi_label)  # [exits, batch(, labels)]
     layer_numbers = np.asarray(exit_layer_numbers, dtype=np.int64)
     rows = np.arange(layer_logits.shape[1])
+    degeneracy = DegeneracyCheck.for_labels(labels, metric)
 
     def measure(name: str, params: dict[str, Any], exit_index: torch.Tensor) -> PolicyPoint:
         chosen = exit_index.cpu().numpy()
@@ -105,15 +108,18 @@ def calibrate(
         flops = None
         if layer_flops is not None:
             flops = flops_speedup(exit_layers, layer_flops, head_flops, exit_layer_numbers, num_layers)
+        chosen_predictions = per_exit_predictions[chosen, rows]
+        value = float(metric(chosen_predictions, labels))
         return PolicyPoint(
             policy=name,
             params=params,
-            metric=float(metric(per_exit_predictions[chosen, rows], labels)),
+            metric=value,
             mean_exit_layer=mean_exit_layer(exit_layers, num_layers),
             layer_speedup=layer_speedup(exit_layers, num_layers),
             saved_fraction=saved_fraction(exit_layers, num_layers),
             flops_speedup=flops,
             exit_counts=tuple(int(count) for count in np.bincount(chosen, minlength=len(layer_numbers))),
+            degenerate=degeneracy.reason(chosen_predictions, value),
         )
 
     tables = ExitTables(layer_logits, multi_label)
@@ -123,13 +129,19 @@ def calibrate(
             policy = make_policy(name, **params)
             points.append(measure(name, policy_params(policy)["params"], fast_exit_index(policy, tables)))
     oracle = oracle_exits(layer_logits, multi_label=multi_label)
+    per_exit_metric = tuple(float(metric(exit_predictions, labels)) for exit_predictions in per_exit_predictions)
     return CalibrationResult(
         metric_name=metric_name,
         num_layers=num_layers,
         exit_layer_numbers=tuple(int(layer) for layer in exit_layer_numbers),
         multi_label=multi_label,
         num_samples=len(labels),
-        per_exit_metric=tuple(float(metric(exit_predictions, labels)) for exit_predictions in per_exit_predictions),
+        per_exit_metric=per_exit_metric,
         points=tuple(points),
         oracle=measure("oracle", {"reference": "final"}, oracle.exit_index),
+        majority_metric=degeneracy.baseline,
+        per_exit_degenerate=tuple(
+            degeneracy.reason(exit_predictions, value)
+            for exit_predictions, value in zip(per_exit_predictions, per_exit_metric, strict=True)
+        ),
     )

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from epee.calibrate import PolicyPoint
 from epee.cli.tables import per_exit_table, policy_table
 from epee.data import Dataset
+from epee.formatting import format_params
 from epee.models import MultiExitModel
 from epee.report import write_report
 from epee.workflow.assessment import DevCalibration, TestAssessment
@@ -25,13 +27,29 @@ def present_results(
 ) -> Path:
     """Print the per-exit and per-policy tables and the explanation; write the report directory."""
     last_exit = test.per_exit_test_metric[-1]
+    calibration = dev.calibration
+    majority = ("majority",) if calibration.majority_metric is not None else ()
     console.print(
         per_exit_table(
             f"{dataset.metric} per exit",
-            model.exit_layers,
-            {"dev": dev.calibration.per_exit_metric, "test": test.per_exit_test_metric},
+            [*model.exit_layers, *majority],
+            {
+                "dev": [*calibration.per_exit_metric, calibration.majority_metric],
+                "test": [*test.per_exit_test_metric, test.majority_test_metric],
+            },
+            degenerate=[
+                "; ".join(f"{split}: {reason}" for split, reason in (("dev", on_dev), ("test", on_test)) if reason)
+                or None
+                for on_dev, on_test in zip(
+                    calibration.per_exit_degenerate or [None] * len(model.exit_layers),
+                    test.per_exit_test_degenerate or [None] * len(model.exit_layers),
+                    strict=True,
+                )
+            ],
         )
     )
+    if dev.skipped is not None:
+        console.print(skipped_text(dev.skipped))
     console.print(
         policy_table(
             f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)",
@@ -53,10 +71,21 @@ def present_results(
         metric_name=dataset.metric,
         facts=test.facts,
         explanation=explanation,
+        per_exit_test_degenerate=test.per_exit_test_degenerate,
+        majority_test_metric=test.majority_test_metric,
     )
     console.print(explanation)
     console.print(f"Report: {written / 'report.html'}")
     return written
+
+
+def skipped_text(skipped: PolicyPoint) -> str:
+    """The sentence that tells the user calibration passed over its fastest candidate, and why."""
+    return (
+        f"[yellow]Skipped the fastest candidate, {skipped.policy} ({format_params(skipped.params)}) at "
+        f"{skipped.layer_speedup:.2f}x: it is degenerate on dev ({skipped.degenerate}). Pass --allow-degenerate "
+        "to select it anyway.[/yellow]"
+    )
 
 
 def explanation_text(dataset, dev, test, epsilon: float) -> str:

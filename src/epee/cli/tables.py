@@ -8,17 +8,32 @@ from rich.table import Table
 
 from epee.formatting import format_params
 
+DEGENERATE = "[bold red]degenerate[/bold red]"
+
 
 def per_exit_table(
-    title: str, exit_layers: Sequence[int | str], metrics_by_split: Mapping[str, Sequence[float]]
+    title: str,
+    exit_layers: Sequence[int | str],
+    metrics_by_split: Mapping[str, Sequence[float]],
+    degenerate: Sequence[str | None] | None = None,
 ) -> Table:
-    """One row per exit layer (or a named baseline), one column per split or metric, in points (x100)."""
+    """One row per exit layer (or a named baseline), one column per split or metric, in points (x100).
+
+    ``degenerate[i]``, when given, says why exit ``i`` is degenerate (``None`` when it is not); a
+    last column then marks those exits (rows beyond it, such as a baseline, are left blank).
+    """
     table = Table(title=title)
     table.add_column("exit layer", justify="right")
     for split in metrics_by_split:
         table.add_column(split, justify="right")
+    if degenerate is not None:
+        table.add_column("degenerate")
     for position, layer in enumerate(exit_layers):
-        table.add_row(str(layer), *(f"{100 * values[position]:.1f}" for values in metrics_by_split.values()))
+        cells = [f"{100 * values[position]:.1f}" for values in metrics_by_split.values()]
+        if degenerate is not None:
+            reason = degenerate[position] if position < len(degenerate) else None
+            cells.append(f"{DEGENERATE}: {reason}" if reason else "")
+        table.add_row(str(layer), *cells)
     return table
 
 
@@ -30,6 +45,7 @@ def frontier_table(result, selected=None) -> Table:
     for policy in result.policies:
         for point in sorted(result.frontier(policy), key=lambda p: p.layer_speedup):
             marker = " [bold green]<- selected[/bold green]" if point == selected else ""
+            marker += f" {DEGENERATE}" if point.degenerate else ""
             table.add_row(
                 point.policy,
                 format_params(point.params) + marker,
@@ -70,7 +86,7 @@ def policy_table(title: str, evaluations, last_exit_test_metric: float, oracle_s
         wallclock = "-" if evaluation.wallclock_speedup is None else f"{evaluation.wallclock_speedup:.2f}x"
         table.add_row(
             evaluation.policy,
-            format_params(evaluation.params),
+            format_params(evaluation.params) + (f" {DEGENERATE}" if evaluation.degenerate else ""),
             f"{100 * evaluation.test_metric:.2f}",
             f"{100 * (evaluation.test_metric - last_exit_test_metric):+.2f}",
             f"{evaluation.layer_speedup:.2f}x",

@@ -42,6 +42,11 @@ class Table:
     numeric_from: int = NUMERIC_FROM
 
 
+def marked(text: str, degenerate: str | None) -> str:
+    """``text``, followed by a degenerate mark when the setting is degenerate (the reason is in the per-exit table)."""
+    return f"{text} (degenerate)" if degenerate else text
+
+
 def in_points(metric: float | None) -> str:
     """A metric in [0, 1] as points with two decimals (0.8512 -> ``85.12``)."""
     return NOT_AVAILABLE if metric is None else f"{100 * metric:.2f}"
@@ -61,14 +66,16 @@ def summary_table(
 
     The last exit's FLOPs speed-up is taken from a calibrated point that sends every sample to the
     last exit (the budget policy's), since only such a point charges the exit heads; otherwise n/a.
-    Neither reference row has a measured wall clock.
+    Neither reference row has a measured wall clock. A metric of a setting that is degenerate on
+    that split (:mod:`epee.tasks.degeneracy`) carries a "(degenerate)" mark.
     """
+    dev_degenerate = {(point.policy, str(point.params)): point.degenerate for point in calibration.points}
     rows = [
         (
             evaluation.policy,
             format_params(evaluation.params),
-            in_points(evaluation.dev_metric),
-            in_points(evaluation.test_metric),
+            marked(in_points(evaluation.dev_metric), dev_degenerate.get((evaluation.policy, str(evaluation.params)))),
+            marked(in_points(evaluation.test_metric), evaluation.degenerate),
             as_factor(evaluation.layer_speedup),
             as_factor(evaluation.flops_speedup),
             as_factor(evaluation.wallclock_speedup),
@@ -76,11 +83,12 @@ def summary_table(
         for evaluation in evaluations
     ]
     last_exit_test = None if per_exit_test_metric is None else per_exit_test_metric[-1]
+    last_exit_degenerate = calibration.per_exit_degenerate[-1] if calibration.per_exit_degenerate else None
     rows.append(
         (
             "last exit",
             f"all {calibration.num_layers} layers",
-            in_points(calibration.last_exit_metric),
+            marked(in_points(calibration.last_exit_metric), last_exit_degenerate),
             in_points(last_exit_test),
             as_factor(1.0),
             as_factor(_last_exit_flops_speedup(calibration)),
@@ -114,15 +122,38 @@ def per_exit_table(
     exit_layer_numbers: Sequence[int],
     per_exit_dev_metric: Sequence[float],
     per_exit_test_metric: Sequence[float] | None,
+    *,
+    dev_degenerate: Sequence[str | None] = (),
+    test_degenerate: Sequence[str | None] = (),
+    majority_dev_metric: float | None = None,
+    majority_test_metric: float | None = None,
 ) -> Table:
-    """The metric when every sample uses one exit: the table to read before trusting any speed-up."""
+    """The metric when every sample uses one exit: the table to read before trusting any speed-up.
+
+    With degeneracy reasons (:mod:`epee.tasks.degeneracy`) a last column says which exits are
+    degenerate on which split and why; with a majority-class metric a last row shows that baseline.
+    """
     headers = ("exit layer", "dev metric") + (() if per_exit_test_metric is None else ("test metric",))
+    marks = dev_degenerate or test_degenerate
+    if marks:
+        headers += ("degenerate",)
     rows = []
     for position, layer in enumerate(exit_layer_numbers):
         row = (str(layer), in_points(per_exit_dev_metric[position]))
         if per_exit_test_metric is not None:
             row += (in_points(per_exit_test_metric[position]),)
+        if marks:
+            reasons = [
+                f"{split}: {reasons[position]}"
+                for split, reasons in (("dev", dev_degenerate), ("test", test_degenerate))
+                if reasons and reasons[position]
+            ]
+            row += ("; ".join(reasons) or "-",)
         rows.append(row)
+    if majority_dev_metric is not None or majority_test_metric is not None:
+        baseline = ("majority class", in_points(majority_dev_metric))
+        baseline += () if per_exit_test_metric is None else (in_points(majority_test_metric),)
+        rows.append(baseline + (("-",) if marks else ()))
     return Table(headers=headers, rows=tuple(rows), numeric_from=0)
 
 

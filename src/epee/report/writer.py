@@ -48,12 +48,16 @@ def write_report(
     metric_name: str,
     facts: Mapping[str, str],
     explanation: str,
+    per_exit_test_degenerate: Sequence[str | None] = (),
+    majority_test_metric: float | None = None,
 ) -> Path:
     """Write ``report.md``, ``report.html``, three PNG figures and ``report.json`` into ``directory``.
 
     ``calibration`` holds the dev points and ``selections`` the point chosen per policy on dev;
     ``evaluations`` are those choices applied to test. ``facts`` (model, data, sizes, machine, ...)
-    and ``explanation`` (a plain-language paragraph) are printed as given. An existing report at
+    and ``explanation`` (a plain-language paragraph) are printed as given. Degenerate exits and
+    settings are marked: on dev from ``calibration``, on test from ``per_exit_test_degenerate`` and
+    each evaluation; ``majority_test_metric`` adds the test baseline beside the dev one. An existing report at
     ``directory`` is replaced; any other non-empty directory there is refused rather than deleted.
     Returns the report directory.
     """
@@ -98,7 +102,15 @@ def write_report(
         explanation=explanation,
         summary=summary_table(calibration, evaluations, per_exit_test_metric),
         speedup_note=speedup_note(num_layers),
-        per_exit=per_exit_table(exit_layer_numbers, calibration.per_exit_metric, per_exit_test_metric),
+        per_exit=per_exit_table(
+            exit_layer_numbers,
+            calibration.per_exit_metric,
+            per_exit_test_metric,
+            dev_degenerate=calibration.per_exit_degenerate,
+            test_degenerate=per_exit_test_degenerate,
+            majority_dev_metric=calibration.majority_metric,
+            majority_test_metric=majority_test_metric,
+        ),
         figures=tuple(entry for entry, _ in figures),
     )
     raw_numbers = {
@@ -112,6 +124,8 @@ def write_report(
         "selections": {name: point.to_dict() for name, point in selections.items()},
         "evaluations": [evaluation.to_dict() for evaluation in evaluations],
         "per_exit_test_metric": None if per_exit_test_metric is None else list(per_exit_test_metric),
+        "per_exit_test_degenerate": list(per_exit_test_degenerate),
+        "majority_test_metric": majority_test_metric,
     }
 
     directory.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,10 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
 from epee.models import MultiExitModel
-from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric, predictions_from_logits
+from epee.tasks.degeneracy import per_exit_degeneracy
 from epee.tasks.encoding import EncodedSplit, batch_indices
+from epee.tasks.image_encoding import ImageFeaturizer
 from epee.tasks.metrics import Metric
 from epee.train.losses import JointExitLoss, balanced_class_weights, depth_weights
 from epee.train.settings import TrainingSettings, backbone_learning_rate
@@ -29,6 +31,7 @@ class EpochRecord:
     train_loss: float
     dev_exit_metrics: list[float] | None
     seconds: float
+    dev_exit_degenerate: list[str | None] | None = None  # why each exit is degenerate on dev (epee.tasks.degeneracy)
 
 
 @dataclass
@@ -43,6 +46,13 @@ class TrainingHistory:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def learned(self) -> bool | None:
+        """Whether the kept epoch has an exit that is not degenerate on dev; None without a dev split."""
+        if self.best_epoch is None or self.epochs[self.best_epoch].dev_exit_degenerate is None:
+            return None
+        return not all(self.epochs[self.best_epoch].dev_exit_degenerate)
 
 
 class _Budget:
@@ -114,16 +124,22 @@ def train(
                 seed=settings.seed + 1000 * stage_number + epoch,
                 description=f"stage {stage_number} epoch {epoch}/{settings.epochs}",
             )
-            dev_metrics = None
+            dev_metrics = dev_degenerate = None
             if dev_split is not None:
                 dev_logits = collect_exit_logits(model, featurizer, dev_split, batch_size=settings.eval_batch_size)
                 dev_metrics = per_exit_metric(dev_logits, dev_split.labels, metric, multi_label)
+                dev_predictions = predictions_from_logits(dev_logits, multi_label)
+                dev_degenerate = list(
+                    per_exit_degeneracy(dev_predictions, dev_split.labels.numpy(), dev_metrics, metric)
+                )
                 score = dev_metrics[-1] if settings.select_by == "last" else float(np.mean(dev_metrics))
                 if score > best_score:
                     best_score, best_state = score, _trainable_state(model)
                     history.best_epoch = len(history.epochs)
             history.epochs.append(
-                EpochRecord(stage_number, epoch, train_loss, dev_metrics, time.monotonic() - epoch_start)
+                EpochRecord(
+                    stage_number, epoch, train_loss, dev_metrics, time.monotonic() - epoch_start, dev_degenerate
+                )
             )
             logger.info("stage %d epoch %d: loss %.4f, dev per exit %s", stage_number, epoch, train_loss, dev_metrics)
             history.stopped_by = budget.exhausted()
@@ -137,6 +153,13 @@ def train(
     history.steps, history.seconds = budget.steps, time.monotonic() - started
     model.config.training = {"settings": asdict(settings), "history": history.to_dict()}
     model.eval()
+    if history.learned is False:
+        kept = history.epochs[history.best_epoch]
+        logger.warning(
+            "The model did not learn: every exit is degenerate on dev at the kept epoch (last exit: %s). "
+            "Train longer, on more data, or check the labels before calibrating.",
+            kept.dev_exit_degenerate[-1],
+        )
     return history
 
 
@@ -174,9 +197,12 @@ def _train_epoch(
     model.train()
     losses = []
     batches = list(batch_indices(len(split), settings.batch_size, shuffle_seed=seed))
+    augmentation = torch.Generator().manual_seed(seed)
     progress = tqdm(batches, desc=description, leave=False)
     for rows in progress:
         inputs = featurizer.collate([split.features[row] for row in rows])
+        if settings.augment and isinstance(featurizer, ImageFeaturizer):
+            inputs = featurizer.augment(inputs, augmentation)
         loss = loss_fn(model(inputs), split.labels[torch.as_tensor(rows)])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

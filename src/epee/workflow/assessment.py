@@ -16,12 +16,15 @@ import torch
 
 from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
 from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.calibrate.select import without_degenerate
 from epee.data import Dataset
 from epee.errors import EpeeError
+from epee.formatting import format_params
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import DEPLOYABLE_POLICIES
-from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric, predictions_from_logits
+from epee.tasks.degeneracy import DegeneracyCheck
 from epee.tasks.metrics import metric_for
 from epee.workflow.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
 
@@ -33,6 +36,7 @@ class DevCalibration:
     calibration: CalibrationResult
     selected: PolicyPoint  # the overall choice, stored in the model
     selections: dict[str, PolicyPoint]  # each policy's own choice under the same rule
+    skipped: PolicyPoint | None = None  # the degenerate point the rule would have picked, had it been allowed
 
 
 @dataclass
@@ -42,15 +46,25 @@ class TestAssessment:
     facts: dict[str, str]
     logits: torch.Tensor  # every exit on test, [exits, examples, labels], for further figures (oracle, AUC)
     labels: torch.Tensor
+    per_exit_test_degenerate: tuple[str | None, ...] = ()  # why each exit is degenerate on test, else None
+    majority_test_metric: float | None = None  # the metric of predicting the majority class for every test example
 
 
-def select_per_policy(result: CalibrationResult, rule: str, value: float | None) -> dict[str, PolicyPoint]:
-    """Each policy's own choice under ``rule``, or its most accurate point when none qualifies."""
+def select_per_policy(
+    result: CalibrationResult, rule: str, value: float | None, *, allow_degenerate: bool = False
+) -> dict[str, PolicyPoint]:
+    """Each policy's own choice under ``rule``, or its most accurate point when none qualifies.
+
+    Degenerate points are left out unless ``allow_degenerate`` or a policy has nothing else (its row
+    is then marked degenerate wherever it is shown, and the overall choice never takes it).
+    """
     selections = {}
     for policy in result.policies:
         points = result.points_of(policy)
+        if not allow_degenerate:
+            points = without_degenerate(points) or points
         try:
-            selections[policy] = replace(result, points=tuple(points)).select(rule, value)
+            selections[policy] = replace(result, points=tuple(points)).select(rule, value, allow_degenerate=True)
         except ValueError:
             selections[policy] = max(points, key=lambda point: (point.metric, point.layer_speedup))
     return selections
@@ -64,8 +78,13 @@ def calibrate_on_dev(
     value: float | None = 0.01,
     policies: Sequence[str] = DEPLOYABLE_POLICIES,
     batch_size: int = 32,
+    allow_degenerate: bool = False,
 ) -> DevCalibration:
-    """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model."""
+    """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model.
+
+    Degenerate settings (:mod:`epee.tasks.degeneracy`) are never selected unless ``allow_degenerate``;
+    when that removes the point the rule would have picked, a warning says so and ``skipped`` holds it.
+    """
     if not dataset.dev:
         raise EpeeError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
     featurizer = featurizer_for(model)
@@ -78,9 +97,21 @@ def calibrate_on_dev(
         policies=policies,
         batch_size=batch_size,
     )
-    selected = calibration.select(rule, value)
+    selected = calibration.select(rule, value, allow_degenerate=allow_degenerate)
+    skipped = None if allow_degenerate else calibration.skipped_as_degenerate(rule, value)
+    if skipped is not None:
+        logger.warning(
+            "Skipped %s (%s) at %.2fx, the fastest candidate of the %s rule: it is degenerate on dev (%s). "
+            "Pass --allow-degenerate to select it anyway.",
+            skipped.policy,
+            format_params(skipped.params),
+            skipped.layer_speedup,
+            rule,
+            skipped.degenerate,
+        )
     store_selection(model, calibration, selected, rule=rule, value=value, split="dev")
-    return DevCalibration(calibration, selected, select_per_policy(calibration, rule, value))
+    selections = select_per_policy(calibration, rule, value, allow_degenerate=allow_degenerate)
+    return DevCalibration(calibration, selected, selections, skipped)
 
 
 def assess_on_test(
@@ -125,4 +156,7 @@ def assess_on_test(
         "wall clock": f"batch {batch_size}, median of {wallclock_repeats} runs over {len(timed)} test rows",
     }
     per_exit_test = per_exit_metric(test_logits, test_split.labels, metric, model.config.multi_label)
-    return TestAssessment(evaluations, per_exit_test, facts, test_logits, test_split.labels)
+    check = DegeneracyCheck.for_labels(test_split.labels.numpy(), metric)
+    per_exit_predictions = predictions_from_logits(test_logits, model.config.multi_label)
+    degenerate = tuple(check.reason(*pair) for pair in zip(per_exit_predictions, per_exit_test, strict=True))
+    return TestAssessment(evaluations, per_exit_test, facts, test_logits, test_split.labels, degenerate, check.baseline)

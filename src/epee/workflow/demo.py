@@ -33,6 +33,7 @@ class DemoSettings:
     head_learning_rate: float = 3e-3
     max_length: int = 128
     epsilon: float = 0.01
+    allow_degenerate: bool = False  # let calibration select collapsed settings (epee.tasks.degeneracy)
     time_budget_minutes: float | None = 6.0
     eval_batch_size: int = 32
     wallclock_repeats: int = 3
@@ -69,7 +70,13 @@ def run_demo(
         seed=settings.seed,
     )
     history = train_on_dataset(model, dataset, training).history
-    dev = calibrate_on_dev(model, dataset, value=settings.epsilon, batch_size=settings.eval_batch_size)
+    dev = calibrate_on_dev(
+        model,
+        dataset,
+        value=settings.epsilon,
+        batch_size=settings.eval_batch_size,
+        allow_degenerate=settings.allow_degenerate,
+    )
     model.save_pretrained(output / "checkpoint")
     test = assess_on_test(
         model,

@@ -19,6 +19,7 @@ from epee.models import MultiExitModel
 from epee.policies import simulate
 from epee.runtime.exit_logits import predictions_from_logits
 from epee.runtime.speed import flops_speedup, layer_speedup
+from epee.tasks.degeneracy import DegeneracyCheck
 from epee.tasks.encoding import EncodedSplit, batch_indices
 from epee.tasks.metrics import Metric
 
@@ -34,6 +35,7 @@ class PolicyEvaluation:
     flops_speedup: float
     wallclock_speedup: float | None
     exit_layers: list[int]  # per test example
+    degenerate: str | None = None  # why the setting is degenerate on test (epee.tasks.degeneracy), else None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,22 +56,25 @@ def evaluate_on_test(
     layer_numbers = np.asarray(model.exit_layers)
     gold = test_labels.numpy()
     rows = np.arange(test_logits.shape[1])
+    degeneracy = DegeneracyCheck.for_labels(gold, metric)
     evaluations = []
     for name, point in selections.items():
         exit_index = simulate(point.make_policy(), test_logits, multi_label=multi_label).exit_index.numpy()
         exit_layers = layer_numbers[exit_index]
         predictions = predictions_from_logits(test_logits, multi_label)[exit_index, rows]
+        test_metric = float(metric(predictions, gold))
         evaluations.append(
             PolicyEvaluation(
                 policy=name,
                 params=point.params,
                 dev_metric=point.metric,
                 dev_layer_speedup=point.layer_speedup,
-                test_metric=float(metric(predictions, gold)),
+                test_metric=test_metric,
                 layer_speedup=layer_speedup(exit_layers, model.num_layers),
                 flops_speedup=flops_speedup(exit_layers, layer_flops, head_flops, model.exit_layers, model.num_layers),
                 wallclock_speedup=None,
                 exit_layers=exit_layers.tolist(),
+                degenerate=degeneracy.reason(predictions, test_metric),
             )
         )
     return evaluations
