@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from epee.formatting import format_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,8 @@ def beats(result: dict, challenger: str, baseline: str) -> bool:
     return not within_tolerance(result, second) or first["layer_speedup"] > second["layer_speedup"]
 
 
-def render(results: Sequence[dict]) -> str:
+def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) -> str:
+    """The whole file; ``small_images`` are ``benchmarks.small_images`` runs (default: those committed)."""
     lines = [
         "# Benchmarks",
         "",
@@ -65,7 +67,8 @@ def render(results: Sequence[dict]) -> str:
     ]
     if not results:
         return "\n".join([*lines, "No results yet: run `python -m benchmarks.suite`.", ""])
-    lines += _setup(results) + _summary(results)
+    lines += _setup(results) + _summary(results) + balanced_section(results)
+    lines += small_images_section(load_small_images() if small_images is None else small_images)
     for result in results:
         lines += _dataset_section(result)
     return "\n".join(lines)

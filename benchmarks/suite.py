@@ -32,7 +32,8 @@ from epee.data import load_dataset
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE
 from epee.policies import oracle_exits
 from epee.runtime.speed import layer_speedup
-from epee.tasks.metrics import binary_auc
+from epee.tasks.degeneracy import majority_predictions
+from epee.tasks.metrics import binary_auc, metrics_beside
 from epee.train import TrainingSettings
 from epee.workflow.assessment import assess_on_test, calibrate_on_dev
 from epee.workflow.fit import build_image_model, build_text_model, holds_images, train_on_dataset
@@ -114,6 +115,17 @@ def run_dataset(name: str, plan: Plan, *, budget_minutes: float, wallclock_rows:
         "wallclock": test.facts["wall clock"],
         "machine": machine(),
     }
+    if dataset.task == "single_label":
+        gold, per_exit_predictions = test.labels.numpy(), test.logits.argmax(dim=-1).numpy()  # [exits, examples]
+        test_metrics = metrics_beside(dataset, "test")
+        results["per_exit_test_beside"] = {
+            name: [float(metric(predictions, gold)) for predictions in per_exit_predictions]
+            for name, metric in test_metrics.items()
+        }
+        results["majority_test_beside"] = {
+            name: float(metric(majority_predictions(gold), gold)) for name, metric in test_metrics.items()
+        }
+    results["per_exit_test_degenerate"] = list(test.per_exit_test_degenerate)
     if dataset.task == "single_label" and len(dataset.label_names) == 2:
         probabilities = test.logits.float().softmax(dim=-1)[..., 1].numpy()
         results["per_exit_test_auc"] = [binary_auc(scores, test.labels.numpy()) for scores in probabilities]
