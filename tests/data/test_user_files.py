@@ -2,7 +2,7 @@
 
 import pytest
 
-from epee.data.user_files import dataset_from_files
+from epee.data.user_files import dataset_from_files, default_metric
 
 
 def _write(path, rows):
@@ -39,3 +39,9 @@ def test_unseen_test_label_names_the_split(tmp_path):
     test = _write(tmp_path / "test.csv", [("c", "neutral")])
     with pytest.raises(ValueError, match="Label 'neutral' appears in the test split"):
         dataset_from_files(train, dev_path=train, test_path=test)
+
+
+def test_the_default_metric_of_single_label_user_data_is_class_balanced():
+    assert default_metric(multi_label=False) == "macro_f1"
+    assert default_metric(multi_label=False, negative_label="none") == "micro_f1_excluding_negative"
+    assert default_metric(multi_label=True) == "multilabel_micro_f1"

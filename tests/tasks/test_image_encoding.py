@@ -36,3 +36,19 @@ def test_texts_are_refused():
     featurizer = ImageFeaturizer(image_size=4, num_channels=1, patch_size=2)
     with pytest.raises(ValueError, match="reads images"):
         featurizer.encode_examples([Example(text="chest pain", labels=("normal",))])
+
+
+def test_augmentation_shifts_each_image_by_at_most_two_whole_pixels():
+    featurizer = ImageFeaturizer(image_size=8, num_channels=1, patch_size=4)
+    pixels = torch.arange(64.0).reshape(1, 1, 8, 8).repeat(16, 1, 1, 1)  # [16, 1, 8, 8], every pixel distinct
+    shifted = featurizer.augment({"pixel_values": pixels}, torch.Generator().manual_seed(0))["pixel_values"]
+    padded = torch.nn.functional.pad(pixels[:1], (2, 2, 2, 2), mode="replicate")[0, 0]  # [12, 12]
+    candidates = {(dx, dy): padded[2 - dy : 10 - dy, 2 - dx : 10 - dx] for dx in range(-2, 3) for dy in range(-2, 3)}
+    found = set()
+    for image in shifted[:, 0]:
+        matches = [shift for shift, candidate in candidates.items() if torch.equal(image, candidate)]
+        assert len(matches) == 1  # exactly one whole-pixel shift, borders repeated
+        found.add(matches[0])
+    assert len(found) > 1  # the batch is not shifted as one
+    again = featurizer.augment({"pixel_values": pixels}, torch.Generator().manual_seed(0))["pixel_values"]
+    assert torch.equal(shifted, again)  # seeded: a training run repeats itself

@@ -5,11 +5,14 @@ import pytest
 
 from epee.data import Dataset, Example
 from epee.tasks.metrics import (
+    CLASS_BALANCED_METRICS,
     accuracy,
+    balanced_accuracy,
     binary_auc,
     hoc_abstract_f1,
     macro_f1,
     metric_for,
+    metrics_beside,
     micro_f1_excluding,
     multilabel_macro_f1,
     multilabel_micro_f1,
@@ -106,3 +109,18 @@ def test_metric_for_simple_and_unknown_metrics():
         metric_for(_dataset("bleu"))
     with pytest.raises(ValueError, match="names no negative_label"):
         metric_for(_dataset("micro_f1_excluding_negative"))
+
+
+def test_balanced_accuracy_is_the_mean_recall_and_half_for_one_class():
+    # recalls: class 0 1/3, class 1 2/3, class 2 1/2
+    assert balanced_accuracy(PRED, GOLD) == pytest.approx((1 / 3 + 2 / 3 + 1 / 2) / 3)
+    labels = np.array([1] * 9 + [0])
+    assert accuracy(np.ones(10, dtype=int), labels) == 0.9
+    assert balanced_accuracy(np.ones(10, dtype=int), labels) == 0.5
+
+
+def test_accuracy_is_never_shown_without_a_class_balanced_metric():
+    assert list(metrics_beside(_dataset("accuracy"))) == ["accuracy", "balanced_accuracy", "macro_f1"]
+    assert list(metrics_beside(_dataset("macro_f1"))) == ["macro_f1", "accuracy"]
+    assert list(metrics_beside(_dataset("balanced_accuracy"))) == ["balanced_accuracy", "macro_f1", "accuracy"]
+    assert set(CLASS_BALANCED_METRICS) == {"balanced_accuracy", "macro_f1", "multilabel_macro_f1"}

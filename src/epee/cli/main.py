@@ -358,7 +358,8 @@ def evaluate(
         per_exit_table(
             f"{split} metrics per exit ({len(getattr(loaded, split) or [])} examples)",
             [*model.exit_layers, "majority"],
-            table,
+            table.metrics,
+            table.degenerate,
         )
     )
 

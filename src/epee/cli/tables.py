@@ -19,21 +19,25 @@ def per_exit_table(
 ) -> Table:
     """One row per exit layer (or a named baseline), one column per split or metric, in points (x100).
 
-    ``degenerate[i]``, when given, says why exit ``i`` is degenerate (``None`` when it is not); a
-    last column then marks those exits (rows beyond it, such as a baseline, are left blank).
+    ``degenerate[i]``, when given, says why exit ``i`` is degenerate (``None`` when it is not): a
+    last column marks those exits and the caption gives the reasons (rows beyond it, such as a
+    baseline, are left unmarked).
     """
     table = Table(title=title)
     table.add_column("exit layer", justify="right")
     for split in metrics_by_split:
         table.add_column(split, justify="right")
+    reasons = list(degenerate or [])
     if degenerate is not None:
         table.add_column("degenerate")
     for position, layer in enumerate(exit_layers):
         cells = [f"{100 * values[position]:.1f}" for values in metrics_by_split.values()]
         if degenerate is not None:
-            reason = degenerate[position] if position < len(degenerate) else None
-            cells.append(f"{DEGENERATE}: {reason}" if reason else "")
+            cells.append(DEGENERATE if position < len(reasons) and reasons[position] else "")
         table.add_row(str(layer), *cells)
+    marked = [f"layer {layer}: {reason}" for layer, reason in zip(exit_layers, reasons, strict=False) if reason]
+    if marked:
+        table.caption = "Degenerate exits (never selected by calibration): " + "; ".join(marked) + "."
     return table
 
 

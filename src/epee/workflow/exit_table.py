@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
 from epee.data import Dataset
 from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
-from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
-from epee.tasks.metrics import accuracy, macro_f1, metric_for, multilabel_macro_f1
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric, predictions_from_logits
+from epee.tasks.degeneracy import DegeneracyCheck, majority_predictions
+from epee.tasks.metrics import metrics_beside
 
 
-def exit_metric_table(model: MultiExitModel, dataset: Dataset, split: str) -> dict[str, list[float]]:
-    """Headline metric, macro-F1 and accuracy of every exit on ``split``, then of the majority class.
+@dataclass(frozen=True)
+class ExitMetricTable:
+    """``metrics[name]``: each exit's value, then the majority-class baseline's; ``degenerate[i]``: why
+    exit ``i`` is degenerate by the headline metric (:mod:`epee.tasks.degeneracy`), else None."""
+
+    metrics: dict[str, list[float]]
+    degenerate: tuple[str | None, ...]
+
+
+def exit_metric_table(model: MultiExitModel, dataset: Dataset, split: str) -> ExitMetricTable:
+    """Headline metric and the metrics shown beside it (:func:`~epee.tasks.metrics.metrics_beside`) of
+    every exit on ``split``, then of the majority class.
 
     On imbalanced clinical labels shallow exits can collapse to the majority class (DESIGN.md);
-    the last row shows what that collapse would score.
+    the baseline row shows what that collapse would score, and the degeneracy marks say which exits did.
     """
     examples = getattr(dataset, split)
     if not examples:
@@ -26,16 +37,12 @@ def exit_metric_table(model: MultiExitModel, dataset: Dataset, split: str) -> di
     logits = collect_exit_logits(model, featurizer, encoded, description=f"{split} logits")
     multi_label = model.config.multi_label
     gold = encoded.labels.numpy()
-    if multi_label:
-        majority = np.tile((gold.mean(0) > 0.5).astype(gold.dtype), (len(gold), 1))
-    else:
-        majority = np.full_like(gold, np.bincount(gold).argmax())
-    metrics = {dataset.metric: metric_for(dataset, split)}
-    if multi_label:
-        metrics["macro_f1"] = multilabel_macro_f1
-    else:
-        metrics.update(macro_f1=macro_f1, accuracy=accuracy)
-    return {
+    majority = majority_predictions(gold)
+    named = metrics_beside(dataset, split)
+    metrics = {
         name: [*per_exit_metric(logits, encoded.labels, metric, multi_label), float(metric(majority, gold))]
-        for name, metric in metrics.items()
+        for name, metric in named.items()
     }
+    check = DegeneracyCheck.for_labels(gold, named[dataset.metric])
+    pairs = zip(predictions_from_logits(logits, multi_label), metrics[dataset.metric][:-1], strict=True)
+    return ExitMetricTable(metrics, tuple(check.reason(predictions, value) for predictions, value in pairs))
