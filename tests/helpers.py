@@ -20,3 +20,11 @@ def tiny_bert_model(labels=("negative", "positive"), task="single_label", layers
     )
     backbone = AutoModel.from_config(config)
     return MultiExitModel.from_backbone(backbone, label_names=list(labels), task=task, tokenizer=tokenizer, **settings)
+
+
+def save_tiny_backbone(directory) -> str:
+    """A tiny random BERT with the MiniLM tokenizer saved as a Hugging Face directory, for `--backbone DIR`."""
+    model = tiny_bert_model()
+    model.backbone.save_pretrained(directory)
+    model.tokenizer.save_pretrained(directory)
+    return str(directory)

@@ -1,77 +1,93 @@
-"""The data options every command shares: a registered dataset by name, or the user's own file."""
+"""The data options the commands share, declared once: a registered dataset by name, or the user's own files.
+
+:func:`with_data_options` adds them to a command and hands the command the options the user GAVE
+(``None`` = not given), so a command that works on a checkpoint can fill the rest from the data
+recipe the checkpoint recorded, and ``epee train`` from the recipe's defaults.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from epee.data import DATASETS, Dataset, load_dataset
-from epee.data.user_files import dataset_from_files
-from epee.errors import EpeeError
+from epee.data import DATASETS
+from epee.data.recipe import DEFAULT_SEED
 
-DatasetOption = Annotated[
-    str | None, typer.Option("--dataset", help=f"A registered dataset: {', '.join(DATASETS)}.", show_default=False)
-]
-DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Your own training file (CSV, TSV or JSON lines).", show_default=False)
-]
-DevOption = Annotated[Path | None, typer.Option("--dev", help="Your own dev file (default: 10% of --data).")]
-TestOption = Annotated[Path | None, typer.Option("--test", help="Your own test file.")]
-FormatOption = Annotated[str | None, typer.Option("--format", help="csv, tsv, jsonl or json (default: from suffix).")]
-TextColumnOption = Annotated[str, typer.Option("--text-column", help="Column holding the text.")]
-LabelColumnOption = Annotated[str, typer.Option("--label-column", help="Column holding the label(s).")]
-PairColumnOption = Annotated[str | None, typer.Option("--text-pair-column", help="Optional second-text column.")]
-SeparatorOption = Annotated[
-    str | None, typer.Option("--label-separator", help="Makes the task multi-label: separator of labels in a cell.")
-]
-DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Folder of the registered datasets (default: $EPEE_DATA_DIR).")
-]
-MaxExamplesOption = Annotated[
-    int | None, typer.Option("--max-examples", help="Subsample each split of a registered dataset to at most N.")
-]
+DataOverrides = dict[str, Any]
+"""Data options as the user gave them: recipe field -> value, ``None`` where not given."""
+
+_PANEL = "Data"
+DATA_OPTIONS: dict[str, Any] = {
+    "dataset": Annotated[
+        str | None,
+        typer.Option("--dataset", help=f"A registered dataset: {', '.join(DATASETS)}.", rich_help_panel=_PANEL),
+    ],
+    "data": Annotated[
+        Path | None,
+        typer.Option("--data", help="Your own training file (CSV, TSV or JSON lines).", rich_help_panel=_PANEL),
+    ],
+    "dev": Annotated[
+        Path | None, typer.Option("--dev", help="Your own dev file [default: 10% of --data].", rich_help_panel=_PANEL)
+    ],
+    "test": Annotated[Path | None, typer.Option("--test", help="Your own test file.", rich_help_panel=_PANEL)],
+    "format": Annotated[
+        str | None,
+        typer.Option("--format", help="csv, tsv, jsonl or json [default: from the suffix].", rich_help_panel=_PANEL),
+    ],
+    "text_column": Annotated[
+        str | None,
+        typer.Option("--text-column", help="Column holding the text [default: text].", rich_help_panel=_PANEL),
+    ],
+    "label_column": Annotated[
+        str | None,
+        typer.Option("--label-column", help="Column holding the label(s) [default: label].", rich_help_panel=_PANEL),
+    ],
+    "text_pair_column": Annotated[
+        str | None, typer.Option("--text-pair-column", help="Optional second-text column.", rich_help_panel=_PANEL)
+    ],
+    "label_separator": Annotated[
+        str | None,
+        typer.Option("--label-separator", help="Separator of labels in a cell (multi-label).", rich_help_panel=_PANEL),
+    ],
+    "data_dir": Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Folder of registered datasets [default: $EPEE_DATA_DIR].", rich_help_panel=_PANEL
+        ),
+    ],
+    "max_examples": Annotated[
+        int | None,
+        typer.Option(
+            "--max-examples", help="Subsample each split of a registered dataset to N.", rich_help_panel=_PANEL
+        ),
+    ],
+    "seed": Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help=f"Seed of splits and subsamples [default: {DEFAULT_SEED}].", rich_help_panel=_PANEL
+        ),
+    ],
+}
 
 
-def load_data(
-    dataset: str | None,
-    data: Path | None,
-    *,
-    dev: Path | None = None,
-    test: Path | None = None,
-    format: str | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
-    text_pair_column: str | None = None,
-    label_separator: str | None = None,
-    data_dir: Path | None = None,
-    max_examples: int | None = None,
-    seed: int = 42,
-) -> Dataset:
-    if (dataset is None) == (data is None):
-        raise EpeeError("Give exactly one of --dataset NAME (a registered dataset) or --data FILE (your own file).")
-    if dataset is not None:
-        options = {"max_examples": max_examples} if max_examples is not None else {}
-        return load_dataset(dataset, data_dir, seed=seed, **options)
-    return dataset_from_files(
-        data,
-        dev_path=dev,
-        test_path=test,
-        format=format,
-        text_column=text_column,
-        label_column=label_column,
-        text_pair_column=text_pair_column,
-        label_separator=label_separator,
-        seed=seed,
-    )
+def with_data_options(command: Callable) -> Callable:
+    """Add every data option to ``command``'s signature; the command receives them as ``data_options``."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [parameter for parameter in signature.parameters.values() if parameter.name != "data_options"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
+        for name, annotation in DATA_OPTIONS.items()
+    ]
 
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        given = {name: kwargs.pop(name, None) for name in DATA_OPTIONS}
+        return command(*args, data_options=given, **kwargs)
 
-def load_checkpoint_and_data(checkpoint: Path, dataset: str | None, data: Path | None, **options):
-    """A checkpoint and the data to judge it on, its labels put in the model's order so ids match the heads."""
-    from epee.data.examples import with_label_order
-    from epee.models import MultiExitModel
-
-    loaded = load_data(dataset, data, **options)
-    model = MultiExitModel.from_pretrained(checkpoint)
-    return model, with_label_order(loaded, model.config.label_names)
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])
+    return wrapper

@@ -21,7 +21,8 @@ class MultiExitConfig:
 
     ``backbone`` is the reference the backbone was loaded from (a bundled alias, a hub name or a
     path); ``peft`` is ``None`` for full fine-tuning, else the adapter settings; ``policy`` and
-    ``calibration`` are filled in by ``epee calibrate``.
+    ``calibration`` are filled in by ``epee calibrate``; ``data_recipe`` (an
+    :class:`epee.data.recipe.DataRecipe`) says which data the model was trained on.
     """
 
     backbone: str
@@ -36,6 +37,7 @@ class MultiExitConfig:
     truncation: str = "head"
     peft: dict[str, Any] | None = None
     training: dict[str, Any] = field(default_factory=dict)
+    data_recipe: dict[str, Any] | None = None
     policy: dict[str, Any] | None = None
     calibration: dict[str, Any] | None = None
 

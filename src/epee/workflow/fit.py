@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from epee.data import Dataset, Example, ImageExample
+from epee.data.recipe import DataRecipe
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
 from epee.errors import EpeeError
 from epee.models import MultiExitModel
@@ -137,3 +140,17 @@ def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: Training
     )
     history = train(model, featurizer, train_split, dev_split, settings, metric_for(dataset, "dev"))
     return FineTuned(model, featurizer, history)
+
+
+def train_from_recipe(
+    data_options: Mapping[str, Any], model_settings: ModelSettings, settings: TrainingSettings
+) -> tuple[FineTuned, Dataset]:
+    """What ``epee train`` does: load the data the options describe, build, train; the model records the recipe.
+
+    The data are split with the training seed unless the options name another.
+    """
+    recipe = DataRecipe(seed=settings.seed).with_overrides(data_options)
+    dataset = recipe.load()
+    model = build_model(dataset, model_settings)
+    model.config.data_recipe = recipe.to_dict()
+    return train_on_dataset(model, dataset, settings), dataset

@@ -1,0 +1,57 @@
+"""``epee calibrate``: pick an exit policy and its thresholds on the dev split, store them in the checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from epee.cli.data_options import DataOverrides, with_data_options
+from epee.cli.errors import user_errors
+from epee.cli.output import console
+from epee.cli.tables import frontier_table, per_exit_table
+from epee.formatting import format_params
+
+
+@user_errors
+@with_data_options
+def calibrate(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    data_options: DataOverrides,
+    rule: Annotated[
+        str, typer.Option(help="fastest_within (--epsilon), best_at_speedup (--target-speedup) or at_least_last_exit.")
+    ] = "fastest_within",
+    epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
+    target_speedup: Annotated[float | None, typer.Option(help="Layer speed-up for best_at_speedup.")] = None,
+    policies: Annotated[
+        str | None, typer.Option(help="Comma-separated policies to calibrate [default: all deployable ones].")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the calibrated checkpoint here [default: in place].")
+    ] = None,
+) -> None:
+    """Pick an exit policy and its thresholds on the dev split (by default the one the model was trained with).
+
+    Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
+    """
+    from epee.errors import EpeeError
+    from epee.policies import DEPLOYABLE_POLICIES
+    from epee.workflow.assessment import calibrate_on_dev
+    from epee.workflow.checkpoint_data import load_checkpoint_and_data
+
+    value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
+    if rule == "best_at_speedup" and target_speedup is None:
+        raise EpeeError("The best_at_speedup rule needs --target-speedup.")
+    model, dataset = load_checkpoint_and_data(checkpoint, data_options)
+    chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
+    calibrated = calibrate_on_dev(model, dataset, rule=rule, value=value, policies=chosen)
+    result, selected = calibrated.calibration, calibrated.selected
+    console.print(per_exit_table(f"Dev {dataset.metric} per exit", model.exit_layers, {"dev": result.per_exit_metric}))
+    console.print(frontier_table(result, selected))
+    model.save_pretrained(output or checkpoint)
+    console.print(
+        f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {dataset.metric} "
+        f"{100 * selected.metric:.2f} vs last exit {100 * result.last_exit_metric:.2f}, layer speed-up "
+        f"{selected.layer_speedup:.2f}x; stored in {output or checkpoint}."
+    )

@@ -1,0 +1,59 @@
+"""``epee predict``: early-exit predictions for a table of texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from epee.cli.errors import user_errors
+from epee.cli.output import console
+from epee.cli.policy_options import policy_from_options
+
+
+@user_errors
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    input: Annotated[Path, typer.Argument(help="CSV, TSV or JSON-lines file of texts.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file (.jsonl or .csv).")],
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    text_pair_column: Annotated[str | None, typer.Option(help="Optional second-text column.")] = None,
+    format: Annotated[str | None, typer.Option(help="csv, tsv, jsonl or json [default: from the suffix].")] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per batch (sorted by length).")] = 32,
+    policy: Annotated[
+        str | None, typer.Option(help="Exit policy name [default: the checkpoint's calibrated policy].")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Policy parameter NAME=VALUE (repeatable), with --policy.")
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option(help="Write bad rows to OUTPUT.bad.jsonl instead of stopping at the first.")
+    ] = False,
+) -> None:
+    """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
+    from epee.models import MultiExitModel
+    from epee.runtime.predict_file import predict_file
+
+    chosen = policy_from_options(policy, param)
+    model = MultiExitModel.from_pretrained(checkpoint)
+    model.merge_peft()
+    summary = predict_file(
+        model,
+        input,
+        output,
+        text_column=text_column,
+        text_pair_column=text_pair_column,
+        format=format,
+        policy=chosen,
+        batch_size=batch_size,
+        skip_bad_rows=skip_bad_rows,
+        progress=True,
+    )
+    if summary.bad_rows:
+        console.print(f"[yellow]{summary.bad_rows} bad rows set aside in {summary.bad_rows_path}.[/yellow]")
+    console.print(
+        f"{summary.rows} rows in {summary.seconds:.1f} s ({summary.rows / summary.seconds:.0f} rows/s); "
+        f"mean exit layer {summary.mean_exit_layer:.2f} of {summary.num_layers}; "
+        f"layer speed-up {summary.layer_speedup:.2f}x; predictions written to {output}."
+    )

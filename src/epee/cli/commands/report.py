@@ -1,0 +1,34 @@
+"""``epee report``: every policy calibrated on dev, assessed on test with wall clock, written as a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from epee.cli.data_options import DataOverrides, with_data_options
+from epee.cli.errors import user_errors
+from epee.cli.output import console
+
+
+@user_errors
+@with_data_options
+def report(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report directory to write.")],
+    data_options: DataOverrides,
+    epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
+) -> None:
+    """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory.
+
+    Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
+    """
+    from epee.cli.results import present_results
+    from epee.workflow.assessment import assess_on_test, calibrate_on_dev
+    from epee.workflow.checkpoint_data import load_checkpoint_and_data
+
+    model, dataset = load_checkpoint_and_data(checkpoint, data_options)
+    calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100)
+    assessed = assess_on_test(model, dataset, calibrated.selections)
+    present_results(model, dataset, calibrated, assessed, epsilon, output, f"epee report: {dataset.name}", console)

@@ -1,0 +1,135 @@
+"""``epee train``: train a multi-exit model and write a checkpoint directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from epee.cli.data_options import DataOverrides, with_data_options
+from epee.cli.errors import user_errors
+from epee.cli.output import console
+from epee.cli.tables import per_exit_table
+from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
+from epee.errors import EpeeError
+from epee.train.settings import FULL_FINE_TUNING_LEARNING_RATE, PEFT_LEARNING_RATE, TrainingSettings
+from epee.workflow.fit import ModelSettings
+
+TRAINING = TrainingSettings()
+MODEL = ModelSettings()
+_MODEL, _TRAINING = "Model", "Training"
+
+
+@user_errors
+@with_data_options
+def train(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint directory to write.")],
+    data_options: DataOverrides,
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Hugging Face name or path [default: {DEFAULT_BACKBONE} for texts, {SCRATCH_VIT} for images].",
+            rich_help_panel=_MODEL,
+        ),
+    ] = MODEL.backbone,
+    peft: Annotated[
+        str | None,
+        typer.Option(
+            help="lora, ia3, or none for full training [default: lora; none for images].", rich_help_panel=_MODEL
+        ),
+    ] = MODEL.peft,
+    max_length: Annotated[
+        int, typer.Option(help="Maximum tokens per input.", rich_help_panel=_MODEL)
+    ] = MODEL.max_length,
+    truncation: Annotated[
+        str, typer.Option(help="head, or head_tail for long notes.", rich_help_panel=_MODEL)
+    ] = MODEL.truncation,
+    first_exit_layer: Annotated[
+        int, typer.Option(help="First layer that gets an exit (1 = all).", rich_help_panel=_MODEL)
+    ] = MODEL.first_exit_layer,
+    pooling: Annotated[
+        str | None, typer.Option(help="cls or mean for encoders [default: the family's].", rich_help_panel=_MODEL)
+    ] = MODEL.pooling,
+    epochs: Annotated[
+        int, typer.Option(help="Training epochs (per stage with --two-stage).", rich_help_panel=_TRAINING)
+    ] = TRAINING.epochs,
+    batch_size: Annotated[
+        int, typer.Option(help="Training batch size.", rich_help_panel=_TRAINING)
+    ] = TRAINING.batch_size,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Backbone/adapter learning rate [default: {PEFT_LEARNING_RATE:g} PEFT, "
+            f"{FULL_FINE_TUNING_LEARNING_RATE:g} full, {SCRATCH_LEARNING_RATE:g} from scratch].",
+            rich_help_panel=_TRAINING,
+        ),
+    ] = TRAINING.learning_rate,
+    head_learning_rate: Annotated[
+        float, typer.Option(help="Learning rate of the exit heads.", rich_help_panel=_TRAINING)
+    ] = TRAINING.head_learning_rate,
+    depth_weights: Annotated[
+        str, typer.Option(help="asc, uniform, or comma-separated weights per exit.", rich_help_panel=_TRAINING)
+    ] = str(TRAINING.depth_weights),
+    class_weighting: Annotated[
+        str, typer.Option(help="balanced or none.", rich_help_panel=_TRAINING)
+    ] = TRAINING.class_weighting,
+    distill_weight: Annotated[
+        float, typer.Option(help="Weight of self-distillation from the last exit.", rich_help_panel=_TRAINING)
+    ] = TRAINING.distill_weight,
+    two_stage: Annotated[
+        bool, typer.Option(help="Train backbone + last exit, then all exits.", rich_help_panel=_TRAINING)
+    ] = TRAINING.two_stage,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after this many optimizer steps.", rich_help_panel=_TRAINING)
+    ] = TRAINING.max_steps,
+    time_budget_minutes: Annotated[
+        float | None, typer.Option(help="Stop training after this long.", rich_help_panel=_TRAINING)
+    ] = TRAINING.time_budget_minutes,
+) -> None:
+    """Train a multi-exit model and write a checkpoint directory (it records its data recipe)."""
+    from epee.workflow.fit import train_from_recipe
+
+    if output.exists() and any(output.iterdir()):
+        raise EpeeError(f"The output directory {output} already exists and is not empty; choose another.")
+    model_settings = ModelSettings(
+        backbone=backbone,
+        peft=peft,
+        max_length=max_length,
+        truncation=truncation,
+        first_exit_layer=first_exit_layer,
+        pooling=pooling,
+    )
+    seed = data_options["seed"] if data_options["seed"] is not None else TRAINING.seed
+    settings = TrainingSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate,
+        depth_weights=_depth_weights(depth_weights),
+        class_weighting=class_weighting,
+        distill_weight=distill_weight,
+        two_stage=two_stage,
+        max_steps=max_steps,
+        time_budget_minutes=time_budget_minutes,
+        seed=seed,
+    )
+    trained, dataset = train_from_recipe(data_options, model_settings, settings)
+    trained.model.save_pretrained(output)
+    history = trained.history
+    if history.best_epoch is not None:
+        best = history.epochs[history.best_epoch]
+        title = f"Dev {dataset.metric} per exit (best epoch)"
+        console.print(per_exit_table(title, trained.model.exit_layers, {"dev": best.dev_exit_metrics}))
+    console.print(f"Trained in {history.seconds:.0f} s ({history.steps} steps); checkpoint written to {output}.")
+
+
+def _depth_weights(value: str) -> str | tuple[float, ...]:
+    if value in ("asc", "uniform"):
+        return value
+    try:
+        return tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise EpeeError(
+            f"--depth-weights must be asc, uniform or numbers separated by commas, got {value!r}."
+        ) from None

@@ -1,0 +1,69 @@
+"""The checkpoint remembers its data: later commands rebuild the same splits and refuse dev rows it trained on."""
+
+import pytest
+from typer.testing import CliRunner
+
+from epee.cli.main import app
+from epee.data import dataset_from_files
+from epee.models import MultiExitModel
+from epee.workflow.checkpoint_data import load_checkpoint_and_data
+from tests.helpers import save_tiny_backbone
+
+runner = CliRunner()
+ROWS = [(f"note number {number} about {word}", label) for number in range(30) for word, label in [("pain", "yes")]]
+ROWS += [(f"note number {number} about {word}", label) for number in range(30) for word, label in [("rash", "no")]]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recipe")
+    data = folder / "notes.csv"
+    data.write_text("note,outcome\n" + "".join(f"{text},{label}\n" for text, label in ROWS))
+    backbone = save_tiny_backbone(folder / "backbone")
+    checkpoint = folder / "model"
+    arguments = ["train", "--data", str(data), "--text-column", "note", "--label-column", "outcome", "--seed", "7"]
+    result = runner.invoke(
+        app, [*arguments, "--backbone", backbone, "--peft", "none", "--epochs", "1", "-o", str(checkpoint)]
+    )
+    assert result.exit_code == 0, result.output
+    return data, checkpoint
+
+
+def test_the_checkpoint_records_the_data_recipe(trained):
+    data, checkpoint = trained
+    recipe = MultiExitModel.from_pretrained(checkpoint).config.data_recipe
+    assert (recipe["data"], recipe["text_column"], recipe["label_column"], recipe["seed"]) == (
+        str(data.resolve()),
+        "note",
+        "outcome",
+        7,
+    )
+
+
+def test_calibrate_with_no_data_options_uses_the_recorded_dev_split(trained):
+    data, checkpoint = trained
+    result = runner.invoke(app, ["calibrate", str(checkpoint)])
+    assert result.exit_code == 0, result.output
+    _, dataset = load_checkpoint_and_data(checkpoint, {})
+    seed_7 = dataset_from_files(data, text_column="note", label_column="outcome", seed=7)
+    seed_42 = dataset_from_files(data, text_column="note", label_column="outcome", seed=42)
+    assert [example.text for example in dataset.dev] == [example.text for example in seed_7.dev]
+    assert [example.text for example in seed_7.dev] != [example.text for example in seed_42.dev]
+
+
+def test_a_dev_split_holding_training_rows_is_refused(trained):
+    _, checkpoint = trained
+    result = runner.invoke(app, ["calibrate", str(checkpoint), "--seed", "42"])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "dev rows were training rows of this checkpoint" in message and "seed 7" in message
+    assert "note number" not in message  # never the rows' text
+
+
+def test_a_separate_dev_file_overrides_one_field_of_the_recipe(trained, tmp_path):
+    _, checkpoint = trained
+    dev = tmp_path / "dev.csv"
+    dev.write_text("note,outcome\nunseen pain,yes\nunseen rash,no\n")
+    _, dataset = load_checkpoint_and_data(checkpoint, {"dev": dev})
+    assert [example.text for example in dataset.dev] == ["unseen pain", "unseen rash"]
+    assert len(dataset.train) == len(ROWS)  # the recorded training file and columns, no dev carved from it
