@@ -40,9 +40,9 @@ def test_the_checkpoint_records_the_data_recipe(trained):
     )
 
 
-def test_calibrate_with_no_data_options_uses_the_recorded_dev_split(trained):
+def test_a_command_with_no_data_options_uses_the_recorded_dev_split(trained):
     data, checkpoint = trained
-    result = runner.invoke(app, ["calibrate", str(checkpoint)])
+    result = runner.invoke(app, ["evaluate", str(checkpoint)])
     assert result.exit_code == 0, result.output
     _, dataset = load_checkpoint_and_data(checkpoint, {})
     seed_7 = dataset_from_files(data, text_column="note", label_column="outcome", seed=7)
