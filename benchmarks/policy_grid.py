@@ -3,7 +3,8 @@
 Random cached logits, 12 exits x 10,000 samples x 5 classes, deeper exits more accurate. Times
 (best of ``--repeats``):
 
-* ``fast grid``: the exits of all 66 points through calibration's fast path (scores computed once);
+* ``fast grid``: the exits of all 66 points through calibration's fast path (scores computed once,
+  then the policy's ``fire_table``);
 * ``calibrate``: :func:`epee.calibrate.calibrate` on the EPEE grid, metric and speed figures included;
 * ``simulate grid``: the 66 points through :func:`epee.policies.simulate`, the step()-based
   reference the runtime shares, which the fast path is checked against here as well.
@@ -28,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from epee.calibrate import calibrate, epee_grid
-from epee.calibrate.fast import ExitTables, fast_exit_index
-from epee.policies import make_policy, simulate
+from epee.calibrate import calibrate
+from epee.policies import EPEEPolicy, ExitTables, fast_exit_index, make_policy, simulate
 
 NUM_EXITS, NUM_SAMPLES, NUM_CLASSES = 12, 10_000, 5
 RESULTS = Path(__file__).parent / "results" / "policy_grid.json"
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     layer_logits, labels = cached_logits()
-    policies = [make_policy("epee", **params) for params in epee_grid()]
+    policies = [make_policy("epee", **params) for params in EPEEPolicy.default_grid([0.0] * NUM_EXITS)]
 
     def fast_grid() -> list[torch.Tensor]:
         tables = ExitTables(layer_logits, multi_label=False)

@@ -1,11 +1,11 @@
-"""calibrate() on hand-made cached logits: per-point figures, per-exit metrics, the oracle, BEEM's alpha."""
+"""calibrate() on hand-made cached logits: per-point figures, per-exit metrics, the oracle, BEEM's rule."""
 
 import numpy as np
 import pytest
 import torch
 
-from epee.calibrate import calibrate, choose_beem_alpha, per_exit_error_rates
-from epee.calibrate.grids import default_grids
+from epee.calibrate import calibrate, default_grids, per_exit_error_rates
+from epee.errors import EpeeError
 from epee.policies import DEPLOYABLE_POLICIES
 from epee.runtime.exit_logits import predictions_from_logits
 
@@ -70,7 +70,7 @@ def test_default_calibration_searches_every_deployable_policy():
     )
     assert result.policies == DEPLOYABLE_POLICIES
     error_rates = per_exit_error_rates(layer_logits, labels, multi_label=False)
-    assert len(result.points) == sum(len(grid) for grid in default_grids(error_rates).values())
+    assert len(result.points) == sum(len(grid) for grid in default_grids(DEPLOYABLE_POLICIES, error_rates).values())
     assert result.at_least_last_exit().metric >= result.last_exit_metric
 
 
@@ -91,13 +91,15 @@ def test_inputs_are_checked():
         calibrate(LAYER_LOGITS, LABELS[:3], **SETUP)
     with pytest.raises(ValueError, match="Cannot calibrate policy 'oracle'"):
         calibrate(LAYER_LOGITS, LABELS, **SETUP, policies=("oracle",))
+    with pytest.raises(EpeeError, match="Cannot calibrate policy 'pabee': Unknown exit policy 'pabee'"):
+        calibrate(LAYER_LOGITS, LABELS, **SETUP, policies=("pabee",), grids={"pabee": [{"patience": 1}]})
     with pytest.raises(ValueError, match="A grid was given for 'epee', which is not among the policies"):
         calibrate(LAYER_LOGITS, LABELS, **SETUP, policies=("budget",), grids={"epee": []})
     with pytest.raises(ValueError, match="need both layer_flops and head_flops"):
         calibrate(LAYER_LOGITS, LABELS, **SETUP, layer_flops=1.0)
 
 
-def test_choose_beem_alpha_takes_the_smallest_candidate_as_accurate_as_the_last_exit():
+def test_beem_rule_takes_the_smallest_candidate_as_accurate_as_the_last_exit():
     # 3 exits, 2 classes, every label 0, the last exit always right. Error rates 0.5, 0.25, 0;
     # BEEM-C weights 1/3, 2/3, 1; candidates 1/6, 1/2, 2/3, 1, 3/2, 5/3.
     # samples 0, 1: right and sure (0.99) at exits 0, 1 -> S = 0.33, 0.99
@@ -107,18 +109,10 @@ def test_choose_beem_alpha_takes_the_smallest_candidate_as_accurate_as_the_last_
     sure, unsure = [0.99, 0.01], [0.4, 0.6]
     probs = [[sure, sure, unsure, unsure], [sure, sure, [0.6, 0.4], unsure], [sure] * 4]
     layer_logits = torch.tensor(probs).log()
-    params = choose_beem_alpha(layer_logits, np.zeros(4, dtype=int), multi_label=False)
-    assert params.alpha == pytest.approx(2 / 3) and params.weights == "cost" and params.num_exits == 3
-    accuracy_weighted = choose_beem_alpha(layer_logits, np.zeros(4, dtype=int), multi_label=False, weights="accuracy")
-    assert accuracy_weighted.accuracies == (0.5, 0.75, 1.0)
-    with pytest.raises(ValueError, match="by 'cost' or 'accuracy'; got 'depth'"):
-        choose_beem_alpha(layer_logits, np.zeros(4, dtype=int), multi_label=False, weights="depth")
-
-
-def test_choose_beem_alpha_without_a_safe_candidate_disables_early_exits():
-    # label 0; sample 0 predicts 1, 1, 1 and sample 1 predicts 1, 1, 0, all surely: error rates 1, 1, 0.5,
-    # candidates 0 and 0.5, and both exit the samples wrongly before the last exit.
-    wrong, right = [0.01, 0.99], [0.99, 0.01]
-    layer_logits = torch.tensor([[wrong, wrong], [wrong, wrong], [wrong, right]]).log()
-    params = choose_beem_alpha(layer_logits, np.array([0, 0]), multi_label=False, weights="cost")
-    assert params.alpha == pytest.approx(2 * (1 / 3 + 2 / 3 + 1))
+    setup = dict(exit_layer_numbers=(1, 2, 3), num_layers=3, multi_label=False, metric=accuracy)
+    result = calibrate(layer_logits, np.zeros(4, dtype=int), **setup, policies=("beem",))
+    cost_points = [point for point in result.points if point.params["weights"] == "cost"]
+    assert [point.params["alpha"] for point in cost_points] == pytest.approx([1 / 6, 1 / 2, 2 / 3, 1, 3 / 2, 5 / 3])
+    chosen = result.at_least_last_exit(allow_degenerate=True)  # every label is 0: the majority class
+    assert chosen.params["alpha"] == pytest.approx(2 / 3) and chosen.params["weights"] == "cost"
+    assert chosen.metric == 1.0 and chosen.exit_counts == (0, 2, 2)

@@ -46,3 +46,10 @@ def test_multi_label_sums_per_label_bernoulli_divergences():
     layer_logits = torch.tensor([[[logit(0.5), logit(0.3)]], [[logit(0.9), logit(0.3)]], [[logit(0.9), logit(0.3)]]])
     assert exit_of(layer_logits, multi_label=True, tau=0.52, patience=1, divergence="kl") == 1
     assert exit_of(layer_logits, multi_label=True, tau=0.50, patience=1, divergence="kl") == 2
+
+
+def test_tau_zero_never_fires_on_an_unchanged_distribution():
+    # the same logits at every exit: JS is exactly 0 (clamped), and 0 < 0 is false, so the sample runs to the end
+    unchanged = torch.tensor([[[-2.7, 0.0]]]).expand(4, 1, 2)
+    assert exit_of(unchanged, tau=0.0, patience=1, divergence="js") == 3
+    assert exit_of(unchanged, tau=1e-9, patience=1, divergence="js") == 1

@@ -39,9 +39,3 @@ def test_oracle_is_not_deployable():
         simulate(policy, LAYER_LOGITS, multi_label=False)
     with pytest.raises(ValueError, match="cannot run online"):
         policy.start(3, multi_label=False)
-    with pytest.raises(ValueError, match="needs the gold labels"):
-        make_policy("oracle", reference="gold").simulate_offline(LAYER_LOGITS, multi_label=False)
-    gold = make_policy("oracle", reference="gold").simulate_offline(
-        LAYER_LOGITS, multi_label=False, labels=torch.tensor([1, 0, 1])
-    )
-    assert gold.exit_index.tolist() == [0, 2, 1]

@@ -81,3 +81,11 @@ def test_divergence_stays_finite_for_saturated_logits():
     log_p = log_distribution(torch.tensor([[200.0, -200.0]]), multi_label=False)
     log_q = log_distribution(torch.tensor([[-200.0, 200.0]]), multi_label=False)
     assert torch.isfinite(divergence(log_p, log_q, "kl")).all()
+
+
+def test_divergence_is_clamped_at_zero():
+    # JS of this distribution with itself comes out at -2.8e-8 in float32 without the clamp
+    log_p = log_distribution(torch.tensor([[-2.7, 0.0]]), multi_label=False)
+    assert divergence(log_p, log_p, "js").item() == 0.0
+    log_labels = log_distribution(torch.tensor([[-3.0, -2.9]]), multi_label=True)
+    assert divergence(log_labels, log_labels, "js").item() == 0.0

@@ -8,11 +8,9 @@ Typical use::
     policy = point.make_policy()  # for the runtime; result.to_dict() for the checkpoint
 """
 
-from epee.calibrate.beem import choose_beem_alpha
-from epee.calibrate.grids import default_grids, epee_grid
 from epee.calibrate.results import SELECTION_RULES, CalibrationResult, PolicyPoint
 from epee.calibrate.select import at_least_last_exit, best_at_speedup, fastest_within, pareto_frontier
-from epee.calibrate.sweep import calibrate, per_exit_error_rates
+from epee.calibrate.sweep import calibrate, default_grids, per_exit_error_rates
 
 __all__ = [
     "SELECTION_RULES",
@@ -21,9 +19,7 @@ __all__ = [
     "at_least_last_exit",
     "best_at_speedup",
     "calibrate",
-    "choose_beem_alpha",
     "default_grids",
-    "epee_grid",
     "fastest_within",
     "pareto_frontier",
     "per_exit_error_rates",

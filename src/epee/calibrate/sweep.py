@@ -13,11 +13,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from epee.calibrate.fast import ExitTables, fast_exit_index
-from epee.calibrate.grids import default_grids
 from epee.calibrate.results import CalibrationResult, PolicyPoint
 from epee.errors import EpeeError
-from epee.policies import DEPLOYABLE_POLICIES, make_policy, oracle_exits, policy_params
+from epee.policies import (
+    DEPLOYABLE_POLICIES,
+    ExitPolicy,
+    ExitTables,
+    Grid,
+    fast_exit_index,
+    make_policy,
+    oracle_exits,
+    policy_class,
+    policy_params,
+)
 from epee.policies.simulate import check_layer_logits
 from epee.runtime.exit_logits import predictions_from_logits
 from epee.runtime.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
@@ -61,6 +69,34 @@ def _check_inputs(
         raise EpeeError(f"Got {labels.shape[0]} labels for {batch_size} samples of cached logits.")
 
 
+def calibratable_policy(name: str) -> type[ExitPolicy]:
+    """The registered, deployable policy class called ``name``; a sentence, never a KeyError, otherwise."""
+    try:
+        policy_type = policy_class(name)
+    except EpeeError as error:
+        raise EpeeError(f"Cannot calibrate policy {name!r}: {error}") from error
+    if not policy_type.deployable:
+        raise EpeeError(
+            f"Cannot calibrate policy {name!r}: it is an analysis bound, not a deployable policy; "
+            f"calibrate one of {DEPLOYABLE_POLICIES}."
+        )
+    return policy_type
+
+
+def default_grids(policies: Sequence[str], error_rates: Sequence[float]) -> dict[str, Grid]:
+    """Every policy's own grid (:meth:`~epee.policies.ExitPolicy.default_grid`) for exits of these error rates."""
+    grids = {}
+    for name in policies:
+        grid = calibratable_policy(name).default_grid(error_rates)
+        if grid is None:
+            raise EpeeError(
+                f"The {name} policy has no default grid; pass one with grids={{{name!r}: [{{...}}, ...]}} "
+                "or give its class a default_grid classmethod."
+            )
+        grids[name] = grid
+    return grids
+
+
 def calibrate(
     layer_logits: torch.Tensor,
     labels: np.ndarray | torch.Tensor,
@@ -77,17 +113,17 @@ def calibrate(
 ) -> CalibrationResult:
     """Simulate ``policies`` over their grids on validation logits ``[exits, batch, classes]``.
 
-    ``grids`` replaces the default grid (:func:`~epee.calibrate.grids.default_grids`) of the
-    policies it names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops``
-    are given (see :mod:`epee.runtime.speed`). Every exit and every point is checked for
-    degeneracy against the majority-class baseline of these labels (:mod:`epee.tasks.degeneracy`).
+    ``policies`` are registry names: the shipped ones by default, any registered policy by name.
+    ``grids`` replaces the default grid (each policy class's ``default_grid``) of the policies it
+    names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops`` are given
+    (see :mod:`epee.runtime.speed`). Every exit and every point is checked for degeneracy against
+    the majority-class baseline of these labels (:mod:`epee.tasks.degeneracy`).
     """
     labels = _labels_array(labels)
     _check_inputs(layer_logits, labels, exit_layer_numbers, num_layers)
     grids = dict(grids or {})
-    unknown = sorted(set(policies) - set(DEPLOYABLE_POLICIES))
-    if unknown:
-        raise EpeeError(f"Cannot calibrate policy {unknown[0]!r}; calibrate one of {DEPLOYABLE_POLICIES}.")
+    for name in policies:
+        calibratable_policy(name)
     ungridded = sorted(set(grids) - set(policies))
     if ungridded:
         raise EpeeError(f"A grid was given for {ungridded[0]!r}, which is not among the policies {tuple(policies)}.")
@@ -95,7 +131,7 @@ def calibrate(
         raise EpeeError("FLOPs speed-ups need both layer_flops and head_flops; give both or neither.")
 
     error_rates = per_exit_error_rates(layer_logits, labels, multi_label=multi_label)
-    defaults = default_grids(error_rates)
+    defaults = default_grids([name for name in policies if name not in grids], error_rates)
     grids = {name: grids[name] if name in grids else defaults[name] for name in policies}
     per_exit_predictions = predictions_from_logits(layer_logits, multi_label)  # [exits, batch(, labels)]
     layer_numbers = np.asarray(exit_layer_numbers, dtype=np.int64)

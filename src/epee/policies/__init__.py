@@ -7,9 +7,13 @@ The runtime drives a policy as::
         exits_now = step_with_fallback(policy, state, exit_index, num_exits, logits)  # [running] bool
         ...  # write the finished rows' outputs
         state = state.select(~exits_now)
+
+A policy is one file: its parameter dataclass (constraints declared on the fields), its class
+(rule, default calibration grid, optional table rule for fast calibration) and
+``@register_policy``. :func:`epee.policies.testing.check_policy` checks that it keeps the contract.
 """
 
-from epee.policies.base import ExitPolicy, PolicyState, step_with_fallback
+from epee.policies.base import ExitPolicy, Grid, PolicyState, step_with_fallback
 from epee.policies.beem import BEEMParams, BEEMPolicy, beem_alpha_candidates, cost_weights
 from epee.policies.budget import BudgetParams, BudgetPolicy
 from epee.policies.entropy import EntropyParams, EntropyPolicy
@@ -18,11 +22,38 @@ from epee.policies.fpabee import FPABEEParams, FPABEEPolicy
 from epee.policies.margin import MarginParams, MarginPolicy
 from epee.policies.maxprob import MaxProbParams, MaxProbPolicy
 from epee.policies.oracle import OracleParams, OraclePolicy, oracle_exits
+from epee.policies.params import PolicyParams, parameter
 from epee.policies.patience import PatienceParams, PatiencePolicy
 from epee.policies.pcee import PCEEParams, PCEEPolicy
-from epee.policies.registry import DEPLOYABLE_POLICIES, POLICIES, make_policy, policy_from_params, policy_params
+from epee.policies.registry import (
+    POLICIES,
+    make_policy,
+    policy_class,
+    policy_from_params,
+    policy_params,
+    register_policy,
+    unregister_policy,
+)
 from epee.policies.scores import DIVERGENCES
-from epee.policies.simulate import SimulationResult, simulate
+from epee.policies.simulate import SimulationResult, fast_exit_index, simulate
+from epee.policies.tables import ExitTables
+
+DEPLOYABLE_POLICIES: tuple[str, ...] = (
+    "entropy",
+    "maxprob",
+    "margin",
+    "patience",
+    "pcee",
+    "epee",
+    "fpabee",
+    "beem",
+    "budget",
+)
+"""The deployable policies epee ships (all but the oracle), in the order calibration sweeps them by default.
+
+The order is part of calibration's result: when two points tie on every figure, the selection
+rules pick the earlier one. A policy registered elsewhere is calibrated by naming it.
+"""
 
 __all__ = [
     "DEPLOYABLE_POLICIES",
@@ -37,8 +68,10 @@ __all__ = [
     "EntropyParams",
     "EntropyPolicy",
     "ExitPolicy",
+    "ExitTables",
     "FPABEEParams",
     "FPABEEPolicy",
+    "Grid",
     "MarginParams",
     "MarginPolicy",
     "MaxProbParams",
@@ -49,14 +82,20 @@ __all__ = [
     "PCEEPolicy",
     "PatienceParams",
     "PatiencePolicy",
+    "PolicyParams",
     "PolicyState",
     "SimulationResult",
     "beem_alpha_candidates",
     "cost_weights",
+    "fast_exit_index",
     "make_policy",
     "oracle_exits",
+    "parameter",
+    "policy_class",
     "policy_from_params",
     "policy_params",
+    "register_policy",
     "simulate",
     "step_with_fallback",
+    "unregister_policy",
 ]

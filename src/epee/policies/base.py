@@ -8,17 +8,32 @@ through :meth:`PolicyState.select`, exactly as the runtime drops them from the h
 
 Policies never force the last exit themselves: drivers call :func:`step_with_fallback`, so
 every policy falls back to the last exit in the same way, offline and online.
+
+A policy class carries everything else epee needs to know about it: its parameter constraints
+(on its :class:`~epee.policies.params.PolicyParams` fields), the grid calibration searches by
+default (:meth:`ExitPolicy.default_grid`) and, optionally, its rule restated over a whole table of
+exits for fast calibration (:meth:`ExitPolicy.fire_table`). Decorated with
+:func:`~epee.policies.registry.register_policy`, it is known by name everywhere; check it with
+:func:`epee.policies.testing.check_policy`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from epee.errors import EpeeError
+from epee.policies.params import PolicyParams
+
+if TYPE_CHECKING:
+    from epee.policies.tables import ExitTables
+
+Grid = list[dict[str, Any]]
+"""Parameter points, each the keyword arguments of one policy's parameters."""
 
 
 def _row_count(rows: torch.Tensor) -> int:
@@ -47,14 +62,45 @@ class PolicyState:
 
 
 class ExitPolicy(ABC):
-    """Base class of all exit policies; subclasses set ``name`` and ``params_type`` and implement ``_step``."""
+    """Base class of all exit policies; subclasses set ``name`` and ``params_type`` and implement ``_step``.
+
+    For calibration they also give :meth:`default_grid` and, to be fast, :meth:`fire_table`.
+    """
 
     name: ClassVar[str]
     """Registry name, the word used by the CLI, config files and checkpoints."""
-    params_type: ClassVar[type]
-    """The frozen dataclass holding this policy's parameters."""
+    params_type: ClassVar[type[PolicyParams]]
+    """The frozen :class:`~epee.policies.params.PolicyParams` dataclass holding this policy's parameters."""
     deployable: ClassVar[bool] = True
     """False for analysis-only policies (the oracle) that need every exit's logits at once."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Let the parameter dataclass name this policy in its error messages."""
+        super().__init_subclass__(**kwargs)
+        params_type = cls.__dict__.get("params_type")
+        name = cls.__dict__.get("name")
+        if isinstance(params_type, type) and issubclass(params_type, PolicyParams) and isinstance(name, str):
+            if "policy_name" not in params_type.__dict__:
+                params_type.policy_name = name
+
+    @classmethod
+    def default_grid(cls, error_rates: Sequence[float]) -> Grid | None:
+        """The parameter points calibration searches unless told otherwise; None when the policy has no grid.
+
+        ``error_rates`` are the validation error rates of the model's exits, one per exit, so a grid
+        can depend on the number of exits (patience, budget) or on how good each exit is (BEEM).
+        """
+        return None
+
+    def fire_table(self, tables: ExitTables) -> torch.Tensor | None:
+        """Where this policy fires at each exit ``[exits, batch]`` (before the last-exit fallback), or None.
+
+        The same decisions as stepping the policy, computed over a whole table of cached exits from
+        threshold-free scores that :class:`~epee.policies.tables.ExitTables` computes once per grid,
+        which makes calibration over hundreds of points fast. None (the default) means calibration
+        steps the policy through :func:`~epee.policies.simulate` instead: correct, only slower.
+        """
+        return None
 
     def __init__(self, params: Any) -> None:
         if not isinstance(params, self.params_type):
@@ -110,8 +156,3 @@ def step_with_fallback(
     if exit_index == num_exits - 1:
         return torch.ones_like(exits_now)
     return exits_now
-
-
-def count_consecutive(counter: torch.Tensor, hit: torch.Tensor) -> torch.Tensor:
-    """Length of the current run of hits ``[batch]``: +1 where ``hit``, reset to 0 elsewhere."""
-    return torch.where(hit, counter + 1, torch.zeros_like(counter))

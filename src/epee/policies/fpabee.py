@@ -10,32 +10,43 @@ divergences, summed over labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import torch
 
-from epee.policies.base import ExitPolicy, PolicyState, count_consecutive
-from epee.policies.checks import check_choice, check_count, check_non_negative
+from epee.policies.base import ExitPolicy, Grid, PolicyState
+from epee.policies.params import Choice, Number, PolicyParams, parameter
+from epee.policies.registry import register_policy
 from epee.policies.scores import DIVERGENCES, divergence, log_distribution
+from epee.policies.tables import ExitTables, consecutive_runs, count_consecutive
+
+TAUS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.2)
+PATIENCES = (1, 2, 3, 4)
+GRID_DIVERGENCES = ("js", "kl")
 
 
 @dataclass(frozen=True)
-class FPABEEParams:
+class FPABEEParams(PolicyParams):
     """``tau``: divergence threshold (nats); ``patience``: small changes in a row needed; ``divergence``: which."""
 
-    tau: float
-    patience: int
-    divergence: str = "js"
-
-    def __post_init__(self) -> None:
-        check_non_negative("fpabee", "tau", self.tau)
-        check_count("fpabee", "patience", self.patience)
-        check_choice("fpabee", "divergence", self.divergence, DIVERGENCES)
+    tau: float = parameter(Number(minimum=0))
+    patience: int = parameter(Number(minimum=0, integer=True))
+    divergence: str = parameter(Choice(DIVERGENCES), default="js")
 
 
+@register_policy
 class FPABEEPolicy(ExitPolicy):
     name = "fpabee"
     params_type = FPABEEParams
+
+    @classmethod
+    def default_grid(cls, error_rates: Sequence[float]) -> Grid:
+        return [
+            {"tau": tau, "patience": patience, "divergence": kind}
+            for kind, tau, patience in product(GRID_DIVERGENCES, TAUS, PATIENCES)
+        ]
 
     def _initial_tensors(self, batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
         return {"stable_run": torch.zeros(batch_size, dtype=torch.long, device=device)}
@@ -47,3 +58,7 @@ class FPABEEPolicy(ExitPolicy):
             state.tensors["stable_run"] = count_consecutive(state.tensors["stable_run"], change < self.params.tau)
         state.tensors["previous_log_distribution"] = log_current
         return state.tensors["stable_run"] >= self.params.patience
+
+    def fire_table(self, tables: ExitTables) -> torch.Tensor:
+        small_change = tables.divergence(self.params.divergence) < self.params.tau
+        return consecutive_runs(small_change) >= self.params.patience

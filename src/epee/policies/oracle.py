@@ -3,7 +3,7 @@
 "Right" means equal to the final exit's prediction (``reference="final"``: the speed-up available
 without changing any prediction) or equal to the gold label (``reference="gold"``; a sample no
 exit gets right uses the last exit). It needs every exit's logits at once, so it has no
-``step``: use :func:`oracle_exits` (or :meth:`OraclePolicy.simulate_offline`) on cached logits.
+``step``: use :func:`oracle_exits` on cached logits.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch
 
 from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, PolicyState
-from epee.policies.checks import check_choice
+from epee.policies.params import Choice, PolicyParams, parameter
+from epee.policies.registry import register_policy
 from epee.policies.scores import predictions, same_prediction
 from epee.policies.simulate import SimulationResult, check_layer_logits
 
@@ -22,13 +23,10 @@ ORACLE_REFERENCES = ("final", "gold")
 
 
 @dataclass(frozen=True)
-class OracleParams:
+class OracleParams(PolicyParams):
     """``reference``: what the earliest exit must match, ``"final"`` (last exit's prediction) or ``"gold"``."""
 
-    reference: str = "final"
-
-    def __post_init__(self) -> None:
-        check_choice("oracle", "reference", self.reference, ORACLE_REFERENCES)
+    reference: str = parameter(Choice(ORACLE_REFERENCES), default="final")
 
 
 def oracle_exits(
@@ -53,6 +51,7 @@ def oracle_exits(
     return SimulationResult(exit_index=exit_index, logits=layer_logits[exit_index, rows])
 
 
+@register_policy
 class OraclePolicy(ExitPolicy):
     name = "oracle"
     params_type = OracleParams
@@ -63,13 +62,3 @@ class OraclePolicy(ExitPolicy):
 
     def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
         raise EpeeError("The oracle policy is an analysis upper bound and cannot run online; use oracle_exits().")
-
-    def simulate_offline(
-        self, layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
-    ) -> SimulationResult:
-        """:func:`oracle_exits` with this policy's reference; ``labels`` are required for ``"gold"``."""
-        if self.params.reference == "gold" and labels is None:
-            raise EpeeError("The oracle policy with reference='gold' needs the gold labels.")
-        return oracle_exits(
-            layer_logits, multi_label=multi_label, labels=labels if self.params.reference == "gold" else None
-        )

@@ -6,23 +6,23 @@ at the earliest. Multi-label: the whole 0/1 label vector (p > 0.5) must be uncha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-from epee.policies.base import ExitPolicy, PolicyState, count_consecutive
-from epee.policies.checks import check_count
+from epee.policies.base import ExitPolicy, Grid, PolicyState
+from epee.policies.params import Number, PolicyParams, parameter
+from epee.policies.registry import register_policy
 from epee.policies.scores import predictions, same_prediction
+from epee.policies.tables import ExitTables, count_consecutive
 
 
 @dataclass(frozen=True)
-class PatienceParams:
+class PatienceParams(PolicyParams):
     """``patience`` t: the number of consecutive unchanged predictions needed (t = 0 exits at the first exit)."""
 
-    patience: int
-
-    def __post_init__(self) -> None:
-        check_count("patience", "patience", self.patience)
+    patience: int = parameter(Number(minimum=0, integer=True))
 
 
 def unchanged_counter(batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -40,12 +40,21 @@ def update_unchanged_counter(state: PolicyState, exit_index: int, logits: torch.
     return state.tensors["unchanged"]
 
 
+@register_policy
 class PatiencePolicy(ExitPolicy):
     name = "patience"
     params_type = PatienceParams
+
+    @classmethod
+    def default_grid(cls, error_rates: Sequence[float]) -> Grid:
+        """Patience 1 .. num_exits - 1: every value that can fire before the last exit."""
+        return [{"patience": patience} for patience in range(1, max(len(error_rates), 2))]
 
     def _initial_tensors(self, batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
         return unchanged_counter(batch_size, device)
 
     def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
         return update_unchanged_counter(state, exit_index, logits) >= self.params.patience
+
+    def fire_table(self, tables: ExitTables) -> torch.Tensor:
+        return tables.unchanged_run() >= self.params.patience

@@ -1,59 +1,81 @@
-"""Policies by name, and their parameters as JSON, so CLI, configs and checkpoints say the same words."""
+"""Policies by name, and their parameters as JSON, so CLI, configs and checkpoints say the same words.
+
+A policy joins the registry by decorating its class with :func:`register_policy`; that is all a
+new policy needs (besides its own file and tests) to be built by name, stored in checkpoints and
+calibrated.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields
-from typing import Any
+from dataclasses import asdict, fields, is_dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy
-from epee.policies.beem import BEEMPolicy
-from epee.policies.budget import BudgetPolicy
-from epee.policies.entropy import EntropyPolicy
-from epee.policies.epee import EPEEPolicy
-from epee.policies.fpabee import FPABEEPolicy
-from epee.policies.margin import MarginPolicy
-from epee.policies.maxprob import MaxProbPolicy
-from epee.policies.oracle import OraclePolicy
-from epee.policies.patience import PatiencePolicy
-from epee.policies.pcee import PCEEPolicy
+from epee.policies.params import PolicyParams
 
-POLICIES: dict[str, type[ExitPolicy]] = {
-    policy.name: policy
-    for policy in (
-        EntropyPolicy,
-        MaxProbPolicy,
-        MarginPolicy,
-        PatiencePolicy,
-        PCEEPolicy,
-        EPEEPolicy,
-        FPABEEPolicy,
-        BEEMPolicy,
-        BudgetPolicy,
-        OraclePolicy,
-    )
-}
-"""Every policy class by its registry name."""
+_REGISTRY: dict[str, type[ExitPolicy]] = {}
 
-DEPLOYABLE_POLICIES: tuple[str, ...] = tuple(name for name, policy in POLICIES.items() if policy.deployable)
-"""Names of the policies that can run online (all but the oracle)."""
+POLICIES: Mapping[str, type[ExitPolicy]] = MappingProxyType(_REGISTRY)
+"""Every registered policy class by its registry name, in the order they registered (a live, read-only view)."""
+
+PolicyClass = TypeVar("PolicyClass", bound=type[ExitPolicy])
+
+
+def register_policy(policy_class: PolicyClass) -> PolicyClass:
+    """Class decorator: make ``policy_class`` known by its ``name`` to make_policy, checkpoints and calibration."""
+    name = policy_class.__dict__.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(
+            f"{policy_class.__qualname__} needs a class attribute name, a lower-case identifier such as 'entropy', "
+            f"to be registered; got {name!r}."
+        )
+    params_type = getattr(policy_class, "params_type", None)
+    if not (isinstance(params_type, type) and is_dataclass(params_type) and issubclass(params_type, PolicyParams)):
+        raise TypeError(
+            f"The {name} policy's params_type must be a frozen dataclass deriving from "
+            f"epee.policies.params.PolicyParams; got {params_type!r}."
+        )
+    registered = _REGISTRY.get(name)
+    if registered is not None and registered is not policy_class:
+        raise EpeeError(
+            f"The policy name {name!r} is already registered by {registered.__module__}.{registered.__qualname__}; "
+            "give the new policy another name."
+        )
+    _REGISTRY[name] = policy_class
+    return policy_class
+
+
+def unregister_policy(name: str) -> None:
+    """Forget the policy registered as ``name`` (tests and plugins that register a policy for a while)."""
+    policy_class(name)
+    del _REGISTRY[name]
+
+
+def policy_class(name: str) -> type[ExitPolicy]:
+    """The registered policy class called ``name``; a sentence listing the registered names otherwise."""
+    if name not in _REGISTRY:
+        raise EpeeError(
+            f"Unknown exit policy {name!r}; choose one of {tuple(_REGISTRY)}, or register your own with "
+            "@epee.policies.register_policy."
+        )
+    return _REGISTRY[name]
 
 
 def make_policy(name: str, **params: Any) -> ExitPolicy:
     """Build a policy from its registry name and parameters, e.g. ``make_policy("epee", tau=0.01, patience=4)``."""
-    if name not in POLICIES:
-        raise EpeeError(f"Unknown exit policy {name!r}; choose one of {tuple(POLICIES)}.")
-    policy_class = POLICIES[name]
-    allowed = tuple(field.name for field in fields(policy_class.params_type))
+    policy_type = policy_class(name)
+    allowed = tuple(field.name for field in fields(policy_type.params_type))
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise EpeeError(f"The {name} policy has no parameter {unknown[0]!r}; its parameters are {allowed}.")
     try:
-        parameters = policy_class.params_type(**params)
+        parameters = policy_type.params_type(**params)
     except TypeError as error:  # a required parameter is missing
         raise EpeeError(f"The {name} policy needs the parameters {allowed}: {error}.") from error
-    return policy_class(parameters)
+    return policy_type(parameters)
 
 
 def _json_value(value: Any) -> Any:

@@ -99,6 +99,9 @@ def divergence(log_p: torch.Tensor, log_q: torch.Tensor, kind: str) -> torch.Ten
     the Jensen-Shannon divergence 1/2 KL(p || m) + 1/2 KL(q || m) with m = (p + q) / 2, all in nats.
     These are the true divergences; F-PABEE's released "KL" was a cross-entropy (Xu et al., 2022).
     Multi-label distributions are per-label Bernoullis, whose divergences are summed over labels.
+    Divergences are never negative; float rounding makes that of two identical distributions come
+    out near -1e-8 (JS), which would let ``tau = 0`` fire, so the result is clamped at 0 (for any
+    tau > 0 the clamp changes no comparison).
     """
     if kind == "kl":
         per_distribution = _kl(log_p, log_q)
@@ -111,4 +114,5 @@ def divergence(log_p: torch.Tensor, log_q: torch.Tensor, kind: str) -> torch.Ten
         per_distribution = 0.5 * _kl(log_p, log_m) + 0.5 * _kl(log_q, log_m)
     else:
         raise EpeeError(f"Unknown divergence {kind!r}; choose one of {DIVERGENCES}.")
-    return per_distribution.sum(dim=-1) if per_distribution.dim() > 1 else per_distribution  # sum over labels
+    per_sample = per_distribution.sum(dim=-1) if per_distribution.dim() > 1 else per_distribution  # sum over labels
+    return per_sample.clamp_min(0.0)

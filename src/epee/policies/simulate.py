@@ -3,6 +3,8 @@
 :func:`simulate` streams the exits exactly as the runtime does: ``start``, then for each exit
 :func:`~epee.policies.base.step_with_fallback` on the rows still running, then ``select`` to drop
 the finished ones. Offline results and dynamic inference therefore agree by construction.
+:func:`fast_exit_index` gives the same exits from a policy's table rule when it has one: the fast
+path of calibration.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, step_with_fallback
+from epee.policies.tables import ExitTables
 
 
 @dataclass
@@ -64,3 +67,17 @@ def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: boo
         running = running[still_running]
         state = state.select(still_running)
     return SimulationResult(exit_index=exit_index, logits=exit_logits)
+
+
+def fast_exit_index(policy: ExitPolicy, tables: ExitTables) -> torch.Tensor:
+    """Exit index of every sample ``[batch]``, equal to ``simulate(policy, ...).exit_index``.
+
+    From the policy's :meth:`~epee.policies.base.ExitPolicy.fire_table` when it has one (the
+    earliest exit that fires, else the last), by stepping it otherwise.
+    """
+    fires = policy.fire_table(tables)
+    if fires is None:
+        return simulate(policy, tables.layer_logits, multi_label=tables.multi_label).exit_index
+    fires = fires.clone()  # [exits, batch]
+    fires[-1] = True  # the fallback of step_with_fallback
+    return fires.byte().argmax(dim=0)  # argmax returns the first maximum: the earliest exit that fires
