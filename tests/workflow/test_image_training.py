@@ -6,9 +6,11 @@ from typer.testing import CliRunner
 
 from epee.cli.main import app
 from epee.data import Dataset, ImageExample
+from epee.defaults import SCRATCH_LEARNING_RATE
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
 from epee.train import TrainingSettings
+from epee.train.settings import scratch_epochs
 from epee.workflow.fit import build_image_model, train_on_dataset
 
 
@@ -74,3 +76,12 @@ def test_epee_train_fits_a_scratch_vit_on_a_medmnist_file(tmp_path):
     config = MultiExitModel.from_pretrained(output).config
     assert (config.model_type, config.peft, config.label_names) == ("vit", None, ["normal", "pneumonia"])
     assert config.training["settings"]["learning_rate"] == 1e-3
+
+
+def test_without_epochs_a_scratch_vit_trains_for_a_few_hundred_steps():
+    dataset = _dataset()
+    model = build_image_model(dataset, num_layers=1)
+    train_on_dataset(model, dataset, TrainingSettings(batch_size=16, max_steps=2, seed=0))
+    settings = model.config.training["settings"]
+    assert settings["epochs"] == scratch_epochs(64, 16) == 75 and settings["learning_rate"] == SCRATCH_LEARNING_RATE
+    assert settings["augment"] is True

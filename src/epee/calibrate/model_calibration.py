@@ -57,7 +57,14 @@ def calibrate_model(
 
 
 def store_selection(
-    model: MultiExitModel, result: CalibrationResult, point: PolicyPoint, *, rule: str, value: float | None, split: str
+    model: MultiExitModel,
+    result: CalibrationResult,
+    point: PolicyPoint,
+    *,
+    rule: str,
+    value: float | None,
+    split: str,
+    allow_degenerate: bool = False,
 ) -> None:
     """Make ``point`` the model's default policy and keep the calibration figures in its config."""
     model.config.policy = policy_params(point.make_policy())
@@ -65,6 +72,7 @@ def store_selection(
         "split": split,
         "rule": rule,
         "value": value,
+        "allow_degenerate": allow_degenerate,
         "selected": point.to_dict(),
         "result": result.to_dict(),
     }

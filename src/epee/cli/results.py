@@ -6,10 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from epee.calibrate import PolicyPoint
-from epee.cli.tables import per_exit_table, policy_table
+from epee.cli.tables import per_exit_table, policy_table, skipped_text
 from epee.data import Dataset
-from epee.formatting import format_params
 from epee.models import MultiExitModel
 from epee.report import write_report
 from epee.workflow.assessment import DevCalibration, TestAssessment
@@ -77,15 +75,6 @@ def present_results(
     console.print(explanation)
     console.print(f"Report: {written / 'report.html'}")
     return written
-
-
-def skipped_text(skipped: PolicyPoint) -> str:
-    """The sentence that tells the user calibration passed over its fastest candidate, and why."""
-    return (
-        f"[yellow]Skipped the fastest candidate, {skipped.policy} ({format_params(skipped.params)}) at "
-        f"{skipped.layer_speedup:.2f}x: it is degenerate on dev ({skipped.degenerate}). Pass --allow-degenerate "
-        "to select it anyway.[/yellow]"
-    )
 
 
 def explanation_text(dataset, dev, test, epsilon: float) -> str:

@@ -101,3 +101,12 @@ def policy_table(title: str, evaluations, last_exit_test_metric: float, oracle_s
         table.add_section()
         table.add_row("oracle (upper bound)", "-", "-", "-", f"{oracle_speedup:.2f}x", "-", "-")
     return table
+
+
+def skipped_text(skipped) -> str:
+    """The sentence that tells the user calibration passed over its fastest candidate, and why."""
+    return (
+        f"[yellow]Skipped the fastest candidate, {skipped.policy} ({format_params(skipped.params)}) at "
+        f"{skipped.layer_speedup:.2f}x: it is degenerate on dev ({skipped.degenerate}). Pass --allow-degenerate "
+        "to select it anyway.[/yellow]"
+    )

@@ -21,12 +21,14 @@ class TrainingSettings:
     ``distill_weight`` > 0 adds self-distillation of every earlier exit from the last one.
     ``two_stage`` trains backbone + last exit first, then freezes the backbone and trains all exits.
     ``select_by`` picks the best epoch on dev by the mean metric over exits or the last exit's.
+    ``epochs=None`` means :data:`FINE_TUNING_EPOCHS`, or :func:`scratch_epochs` for a ViT trained
+    from scratch (``epee.workflow.fit.train_on_dataset`` decides, as it does the learning rate).
     ``augment`` shifts training images by a few pixels (:meth:`ImageFeaturizer.augment`); texts are never augmented.
     ``learning_rate`` defaults by method: 3e-4 for PEFT (Taylor et al. 2024, LoRA r=8 on small
     clinical models), 3e-5 for full fine-tuning, where 3e-4 would wreck the pretrained weights.
     """
 
-    epochs: int = 3
+    epochs: int | None = None
     batch_size: int = 32
     learning_rate: float | None = None
     head_learning_rate: float = 1e-3
@@ -47,7 +49,7 @@ class TrainingSettings:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise EpeeError(f"{name} must be at least 1, got {getattr(self, name)}.")
         for name in ("learning_rate", "head_learning_rate"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
@@ -82,6 +84,9 @@ def backbone_learning_rate(settings: TrainingSettings, uses_peft: bool) -> float
         return settings.learning_rate
     return PEFT_LEARNING_RATE if uses_peft else FULL_FINE_TUNING_LEARNING_RATE
 
+
+FINE_TUNING_EPOCHS = 3
+"""Epochs when none are given and the backbone is pretrained."""
 
 SCRATCH_MIN_STEPS = 300
 """Optimizer steps a ViT trained from scratch gets at the least, whatever the number of images."""

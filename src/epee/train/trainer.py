@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from epee.tasks.encoding import EncodedSplit, batch_indices
 from epee.tasks.image_encoding import ImageFeaturizer
 from epee.tasks.metrics import Metric
 from epee.train.losses import JointExitLoss, balanced_class_weights, depth_weights
-from epee.train.settings import TrainingSettings, backbone_learning_rate
+from epee.train.settings import FINE_TUNING_EPOCHS, TrainingSettings, backbone_learning_rate
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ def train(
     Stage 1 (only when ``two_stage``) trains the backbone and the last exit; the final stage
     trains every exit with the joint loss — with the backbone frozen after a first stage.
     """
+    if settings.epochs is None:
+        settings = replace(settings, epochs=FINE_TUNING_EPOCHS)
     set_seed(settings.seed)
     multi_label = model.config.multi_label
     num_exits = len(model.exit_layers)

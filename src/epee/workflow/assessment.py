@@ -109,7 +109,9 @@ def calibrate_on_dev(
             rule,
             skipped.degenerate,
         )
-    store_selection(model, calibration, selected, rule=rule, value=value, split="dev")
+    store_selection(
+        model, calibration, selected, rule=rule, value=value, split="dev", allow_degenerate=allow_degenerate
+    )
     selections = select_per_policy(calibration, rule, value, allow_degenerate=allow_degenerate)
     return DevCalibration(calibration, selected, selections, skipped)
 

@@ -15,7 +15,7 @@ from epee.models import MultiExitModel
 from epee.models.backbones import scratch_vit
 from epee.models.inputs import Featurizer, encode_split, featurizer_for
 from epee.tasks.metrics import metric_for
-from epee.train.settings import TrainingSettings
+from epee.train.settings import TrainingSettings, scratch_epochs
 from epee.train.trainer import TrainingHistory, train
 
 logger = logging.getLogger(__name__)
@@ -123,10 +123,13 @@ def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: Training
     """Train ``model`` on the train split; the dev split picks the best epoch.
 
     A ViT trained from scratch gets :data:`SCRATCH_LEARNING_RATE` unless a learning rate is given:
-    the fine-tuning defaults would barely move random weights.
+    the fine-tuning defaults would barely move random weights; and unless epochs are given, enough
+    of them for a few hundred steps (:func:`~epee.train.settings.scratch_epochs`).
     """
     if holds_images(dataset) and settings.learning_rate is None:
         settings = replace(settings, learning_rate=SCRATCH_LEARNING_RATE)
+    if holds_images(dataset) and settings.epochs is None:
+        settings = replace(settings, epochs=scratch_epochs(len(dataset.train), settings.batch_size))
     featurizer = featurizer_for(model)
     train_split = encode_split(featurizer, dataset.train, model)
     dev_split = encode_split(featurizer, dataset.dev, model) if dataset.dev else None

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.calibration_options import AllowDegenerateOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
-from epee.cli.tables import frontier_table, per_exit_table
+from epee.cli.tables import frontier_table, per_exit_table, skipped_text
 from epee.formatting import format_params
 
 
@@ -30,6 +31,7 @@ def calibrate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the calibrated checkpoint here [default: in place].")
     ] = None,
+    allow_degenerate: AllowDegenerateOption = False,
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split (by default the one the model was trained with).
 
@@ -45,10 +47,15 @@ def calibrate(
         raise EpeeError("The best_at_speedup rule needs --target-speedup.")
     model, dataset = load_checkpoint_and_data(checkpoint, data_options)
     chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
-    calibrated = calibrate_on_dev(model, dataset, rule=rule, value=value, policies=chosen)
+    calibrated = calibrate_on_dev(
+        model, dataset, rule=rule, value=value, policies=chosen, allow_degenerate=allow_degenerate
+    )
     result, selected = calibrated.calibration, calibrated.selected
-    console.print(per_exit_table(f"Dev {dataset.metric} per exit", model.exit_layers, {"dev": result.per_exit_metric}))
+    title = f"Dev {dataset.metric} per exit"
+    console.print(per_exit_table(title, model.exit_layers, {"dev": result.per_exit_metric}, result.per_exit_degenerate))
     console.print(frontier_table(result, selected))
+    if calibrated.skipped is not None:
+        console.print(skipped_text(calibrated.skipped))
     model.save_pretrained(output or checkpoint)
     console.print(
         f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {dataset.metric} "

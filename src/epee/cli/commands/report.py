@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.calibration_options import AllowDegenerateOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
@@ -19,6 +20,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="Report directory to write.")],
     data_options: DataOverrides,
     epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
+    allow_degenerate: AllowDegenerateOption = False,
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory.
 
@@ -29,6 +31,6 @@ def report(
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
 
     model, dataset = load_checkpoint_and_data(checkpoint, data_options)
-    calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100)
+    calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100, allow_degenerate=allow_degenerate)
     assessed = assess_on_test(model, dataset, calibrated.selections)
     present_results(model, dataset, calibrated, assessed, epsilon, output, f"epee report: {dataset.name}", console)

@@ -13,7 +13,13 @@ from epee.cli.output import console
 from epee.cli.tables import per_exit_table
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
 from epee.errors import EpeeError
-from epee.train.settings import FULL_FINE_TUNING_LEARNING_RATE, PEFT_LEARNING_RATE, TrainingSettings
+from epee.train.settings import (
+    FINE_TUNING_EPOCHS,
+    FULL_FINE_TUNING_LEARNING_RATE,
+    PEFT_LEARNING_RATE,
+    SCRATCH_MIN_STEPS,
+    TrainingSettings,
+)
 from epee.workflow.fit import ModelSettings
 
 TRAINING = TrainingSettings()
@@ -52,7 +58,12 @@ def train(
         str | None, typer.Option(help="cls or mean for encoders [default: the family's].", rich_help_panel=_MODEL)
     ] = MODEL.pooling,
     epochs: Annotated[
-        int, typer.Option(help="Training epochs (per stage with --two-stage).", rich_help_panel=_TRAINING)
+        int | None,
+        typer.Option(
+            help=f"Training epochs, per stage with --two-stage [default: {FINE_TUNING_EPOCHS}; from scratch, enough "
+            f"for {SCRATCH_MIN_STEPS} steps].",
+            rich_help_panel=_TRAINING,
+        ),
     ] = TRAINING.epochs,
     batch_size: Annotated[
         int, typer.Option(help="Training batch size.", rich_help_panel=_TRAINING)
@@ -120,8 +131,14 @@ def train(
     if history.best_epoch is not None:
         best = history.epochs[history.best_epoch]
         title = f"Dev {dataset.metric} per exit (best epoch)"
-        console.print(per_exit_table(title, trained.model.exit_layers, {"dev": best.dev_exit_metrics}))
+        exits = trained.model.exit_layers
+        console.print(per_exit_table(title, exits, {"dev": best.dev_exit_metrics}, best.dev_exit_degenerate))
     console.print(f"Trained in {history.seconds:.0f} s ({history.steps} steps); checkpoint written to {output}.")
+    if history.learned is False:
+        console.print(
+            "[bold red]The model did not learn:[/bold red] every exit is degenerate on dev (it predicts one class, "
+            "or does not beat the majority class). Train longer or on more data before calibrating."
+        )
 
 
 def _depth_weights(value: str) -> str | tuple[float, ...]:
