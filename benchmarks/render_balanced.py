@@ -99,7 +99,8 @@ def small_images_section(results: Sequence[dict]) -> list[str]:
             f"### {result['name']}",
             "",
             f"Train / dev / test {sizes}; test labels {result['test_label_counts']}. {settings['epochs']} epochs "
-            f"at batch {settings['batch_size']} ({training['steps']} steps, {training['seconds']:.0f} s), lr "
+            f"at batch {settings['batch_size']} ({training['steps']} steps, {training['seconds']:.0f} s on "
+            f"{result['machine']['threads']} thread(s) of a shared machine), lr "
             f"{settings['learning_rate']:g}, class weighting {settings['class_weighting']}, augmentation "
             f"{'on' if settings['augment'] else 'off'}, best epoch by the {settings['select_by']} dev "
             f"{result['metric']} over exits. Learned: {'yes' if result['learned'] else 'no'}.",
