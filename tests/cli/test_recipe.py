@@ -67,3 +67,13 @@ def test_a_separate_dev_file_overrides_one_field_of_the_recipe(trained, tmp_path
     _, dataset = load_checkpoint_and_data(checkpoint, {"dev": dev})
     assert [example.text for example in dataset.dev] == ["unseen pain", "unseen rash"]
     assert len(dataset.train) == len(ROWS)  # the recorded training file and columns, no dev carved from it
+
+
+def test_calibrate_refuses_an_output_folder_that_is_not_a_checkpoint(trained, tmp_path):
+    _, checkpoint = trained
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["calibrate", str(checkpoint), "--output", str(folder)])
+    assert result.exit_code == 2 and "not a checkpoint epee wrote" in " ".join(result.output.split())
+    assert [path.name for path in folder.iterdir()] == ["notes.txt"]

@@ -99,7 +99,7 @@ def test_replaces_a_previous_report_and_leaves_no_staging(tmp_path: Path) -> Non
 def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path: Path) -> None:
     precious = tmp_path / "notes.txt"
     precious.write_text("keep me")
-    with pytest.raises(ValueError, match="not a previous report"):
+    with pytest.raises(ValueError, match="not a report epee wrote"):
         write_report(tmp_path, **report_inputs())
     assert precious.read_text() == "keep me"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -46,6 +47,26 @@ def resolve_backbone(reference: str) -> str:
 def canonical_reference(reference: str) -> str:
     """The name to store in a checkpoint for ``reference``: the bundled alias when it is one."""
     return BUNDLED_ALIASES.get(reference, reference)
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
+
+
+def backbone_revision(reference: str, backbone: PreTrainedModel) -> str | None:
+    """What exactly ``reference`` named when it was loaded: the sha256 of a local model's weight files, else the
+    Hub commit ``transformers`` recorded. A checkpoint that stores only an adapter checks it when it reloads."""
+    location = Path(resolve_backbone(reference))
+    if location.is_dir():
+        digest = hashlib.sha256()
+        for path in sorted(location.rglob("*")):
+            if path.suffix in WEIGHT_SUFFIXES and path.is_file():
+                digest.update(path.relative_to(location).as_posix().encode())
+                with path.open("rb") as stream:
+                    for block in iter(lambda: stream.read(1 << 20), b""):
+                        digest.update(block)
+        return f"sha256:{digest.hexdigest()}"
+    commit = getattr(backbone.config, "_commit_hash", None)
+    return f"commit:{commit}" if commit else None
 
 
 def load_backbone(reference: str) -> PreTrainedModel:

@@ -7,20 +7,28 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from epee.atomic import write_text_atomically
 from epee.errors import EpeeError
 
 TASKS = ("single_label", "multi_label")
 POOLERS = ("shared", "per_exit", "none")
 TRUNCATIONS = ("head", "head_tail")
 CONFIG_NAME = "epee_config.json"
+POLICY_NAME = "policy.json"
+FORMAT_VERSION = 2
+"""Version 2 keeps the policy and its calibration in the ``policy.json`` sidecar and records the data recipe
+and the backbone's revision; version 1 (no ``format_version`` key) kept them in ``epee_config.json``."""
+SIDECAR_FIELDS = ("policy", "calibration")
 
 
 @dataclass
 class MultiExitConfig:
-    """Settings of a multi-exit model, saved as ``epee_config.json`` in a checkpoint.
+    """Settings of a multi-exit model, saved as ``epee_config.json`` (and ``policy.json``) in a checkpoint.
 
     ``backbone`` is the reference the backbone was loaded from (a bundled alias, a hub name or a
-    path); ``peft`` is ``None`` for full fine-tuning, else the adapter settings; ``policy`` and
+    path) and ``backbone_revision`` what exactly was there (a Hub commit or the sha256 of the weight
+    files), checked when an adapter-only checkpoint reloads it; ``peft`` is ``None`` for full
+    fine-tuning, else the adapter settings; ``training`` the settings and history; ``policy`` and
     ``calibration`` are filled in by ``epee calibrate``; ``data_recipe`` (an
     :class:`epee.data.recipe.DataRecipe`) says which data the model was trained on.
     """
@@ -38,6 +46,7 @@ class MultiExitConfig:
     peft: dict[str, Any] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     data_recipe: dict[str, Any] | None = None
+    backbone_revision: str | None = None
     policy: dict[str, Any] | None = None
     calibration: dict[str, Any] | None = None
 
@@ -67,15 +76,45 @@ class MultiExitConfig:
     def multi_label(self) -> bool:
         return self.task == "multi_label"
 
+    def config_json(self) -> str:
+        """``epee_config.json``: everything but the policy sidecar, in the current format."""
+        values = {name: value for name, value in asdict(self).items() if name not in SIDECAR_FIELDS}
+        return json.dumps({"format_version": FORMAT_VERSION, **values}, indent=2) + "\n"
+
     def save(self, directory: Path) -> None:
-        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        """Write ``epee_config.json`` and the ``policy.json`` sidecar into ``directory``."""
+        write_text_atomically(directory / CONFIG_NAME, self.config_json())
+        self.save_policy(directory)
+
+    def save_policy(self, directory: Path) -> None:
+        """Write only the policy sidecar, atomically: what calibrating a checkpoint changes (a few kilobytes)."""
+        sidecar = {name: getattr(self, name) for name in SIDECAR_FIELDS}
+        write_text_atomically(directory / POLICY_NAME, json.dumps(sidecar, indent=2, allow_nan=False) + "\n")
+
+    @staticmethod
+    def stored_format(directory: Path) -> int:
+        """The checkpoint format of ``directory`` (1 when the config predates ``format_version``)."""
+        return json.loads((directory / CONFIG_NAME).read_text()).get("format_version", 1)
 
     @classmethod
     def load(cls, directory: Path) -> MultiExitConfig:
+        """Read a checkpoint's config; a version-1 checkpoint (policy inside the config) is migrated on the fly."""
         path = directory / CONFIG_NAME
         if not path.is_file():
             raise EpeeError(f"{directory} is not an epee checkpoint: it has no {CONFIG_NAME}.")
-        values = json.loads(path.read_text())
+        try:
+            values = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise EpeeError(f"{path} is not valid JSON ({error}); the checkpoint is damaged.") from None
+        version = values.pop("format_version", 1)
+        if version > FORMAT_VERSION:
+            raise EpeeError(
+                f"{path} was written by a newer epee (checkpoint format {version}); upgrade epee to load it."
+            )
+        if version >= 2:
+            sidecar = directory / POLICY_NAME
+            if sidecar.is_file():
+                values.update(json.loads(sidecar.read_text()))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,17 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 
+from epee.atomic import atomic_directory, write_text_atomically
 from epee.errors import EpeeError
 from epee.models import peft_adapters
-from epee.models.backbones import canonical_reference, declared_pooling, load_backbone, load_tokenizer
-from epee.models.config import MultiExitConfig
+from epee.models.backbones import (
+    backbone_revision,
+    canonical_reference,
+    declared_pooling,
+    load_backbone,
+    load_tokenizer,
+)
+from epee.models.config import CONFIG_NAME, MultiExitConfig
 from epee.models.families import BackboneFamily, build_family, family_class_for
 from epee.models.heads import ExitHeads
 
@@ -78,6 +84,7 @@ class MultiExitModel(nn.Module):
         if isinstance(backbone, str):
             reference = canonical_reference(backbone)
             model = load_backbone(backbone)
+            settings.setdefault("backbone_revision", backbone_revision(backbone, model))
             if settings.get("pooling") is None:
                 settings["pooling"] = declared_pooling(backbone)
             tokenizer = tokenizer if tokenizer is not None else load_tokenizer(backbone)
@@ -134,11 +141,13 @@ class MultiExitModel(nn.Module):
     # ---- checkpoints --------------------------------------------------------------------------
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write a checkpoint directory atomically: config, exit heads, backbone or adapter, tokenizer."""
+        """Write a checkpoint directory atomically: config and policy, exit heads, backbone or adapter, tokenizer.
+
+        The new checkpoint is written beside ``directory`` and swapped in whole; an existing directory is
+        replaced only when it is an epee checkpoint (never another folder), and a failure leaves it intact.
+        """
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_directory(directory, marker=CONFIG_NAME, kind="checkpoint") as staging:
             self.config.save(staging)
             save_model(self.heads, str(staging / HEADS_FILE))
             if self.config.peft is None:
@@ -147,12 +156,25 @@ class MultiExitModel(nn.Module):
                 peft_adapters.save_adapter(self.backbone, staging / ADAPTER_DIR)
             if self.tokenizer is not None:
                 self.tokenizer.save_pretrained(staging / TOKENIZER_DIR)
-            if directory.exists():
-                shutil.rmtree(directory)
-            staging.rename(directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        return directory
+
+    def save_policy(self, directory: str | Path) -> Path:
+        """Store only the policy and its calibration in the checkpoint ``directory`` (the ``policy.json`` sidecar).
+
+        Nothing else is rewritten, so calibrating costs a few kilobytes. A version-1 checkpoint (policy kept
+        inside ``epee_config.json``) gets its config rewritten in the current format after the sidecar.
+        """
+        directory = Path(directory)
+        stored = MultiExitConfig.load(directory)
+        if (stored.model_type, stored.label_names, stored.first_exit_layer) != (
+            self.config.model_type,
+            self.config.label_names,
+            self.config.first_exit_layer,
+        ):
+            raise EpeeError(f"{directory} holds another model; its policy was not changed.")
+        self.config.save_policy(directory)
+        if MultiExitConfig.stored_format(directory) < 2:
+            write_text_atomically(directory / CONFIG_NAME, stored.config_json())
         return directory
 
     @classmethod
@@ -169,6 +191,7 @@ class MultiExitModel(nn.Module):
             backbone = _load_exact_backbone(directory / BACKBONE_DIR)
         else:
             backbone = load_backbone(config.backbone)
+            _check_revision(config, backbone)
             if config.peft.get("new_token_ids"):  # their rows come from the adapter; the size must match first
                 backbone.resize_token_embeddings(len(tokenizer), mean_resizing=False)
             peft_adapters.inject(backbone, config.peft)
@@ -190,3 +213,29 @@ def _load_exact_backbone(path: Path) -> PreTrainedModel:
     if problems:
         raise EpeeError(f"Backbone weights in {path} do not match its config: {problems}.")
     return backbone
+
+
+def copy_checkpoint(source: str | Path, target: str | Path) -> Path:
+    """Copy the checkpoint ``source`` to ``target`` atomically (``target`` may only be a new directory, an empty
+    one or another epee checkpoint): how ``epee calibrate --output`` leaves the original untouched."""
+    source, target = Path(source), Path(target)
+    if not (source / CONFIG_NAME).is_file():
+        raise EpeeError(f"{source} is not an epee checkpoint: it has no {CONFIG_NAME}.")
+    if target.resolve() == source.resolve():
+        return target
+    with atomic_directory(target, marker=CONFIG_NAME, kind="checkpoint") as staging:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+    return target
+
+
+def _check_revision(config: MultiExitConfig, backbone: PreTrainedModel) -> None:
+    """An adapter is only valid on the exact weights it was trained on; refuse any other."""
+    if config.backbone_revision is None:
+        return
+    found = backbone_revision(config.backbone, backbone)
+    if found != config.backbone_revision:
+        raise EpeeError(
+            f"The backbone {config.backbone!r} is not the one this adapter was trained on (trained on "
+            f"{config.backbone_revision}, found {found}); install the original weights, or use a checkpoint "
+            "saved after merge_peft(), which carries its own."
+        )

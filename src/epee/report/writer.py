@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from epee.atomic import atomic_directory, check_replaceable
 from epee.calibrate.results import CalibrationResult, PolicyPoint
 from epee.errors import EpeeError
 from epee.report.documents import FigureEntry, ReportContent, render_html, render_markdown, speedup_note
@@ -63,7 +62,7 @@ def write_report(
     """
     directory = Path(directory)
     _check_inputs(calibration, evaluations, per_exit_test_metric, exit_layer_numbers, num_layers)
-    _check_replaceable(directory)
+    check_replaceable(directory, REPORT_JSON, "report")
 
     colors = policy_colors([*calibration.policies, *selections, *(evaluation.policy for evaluation in evaluations)])
     figures = (
@@ -128,19 +127,12 @@ def write_report(
         "majority_test_metric": majority_test_metric,
     }
 
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".partial", dir=directory.parent))
-    try:
-        staging.chmod(0o755)
+    with atomic_directory(directory, marker=REPORT_JSON, kind="report") as staging:
         for entry, figure in figures:
             save_png(figure, staging / entry.file_name)
         (staging / "report.md").write_text(render_markdown(content), encoding="utf-8")
         (staging / "report.html").write_text(render_html(content), encoding="utf-8")
         (staging / REPORT_JSON).write_text(json.dumps(raw_numbers, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        _move_into_place(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 
@@ -197,32 +189,3 @@ def _numbers(
             value = getattr(evaluation, field)
             if value is not None:
                 yield f"{field} of evaluated policy {evaluation.policy!r}", value
-
-
-def _check_replaceable(directory: Path) -> None:
-    """Only a previous report (or nothing) may be replaced: never delete a directory we did not write."""
-    if not directory.exists():
-        return
-    if not directory.is_dir():
-        raise EpeeError(f"{directory} exists and is not a directory; choose another report directory.")
-    if any(directory.iterdir()) and not (directory / REPORT_JSON).is_file():
-        raise EpeeError(
-            f"{directory} is a non-empty directory without a {REPORT_JSON}, so it is not a previous report; "
-            "choose an empty or new directory (it will not be overwritten)."
-        )
-
-
-def _move_into_place(staging: Path, directory: Path) -> None:
-    """Swap the finished staging directory in; the previous report is removed only once the new one is there."""
-    if not directory.exists():
-        staging.rename(directory)
-        return
-    previous = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".previous", dir=directory.parent))
-    previous.rmdir()
-    directory.rename(previous)
-    try:
-        staging.rename(directory)
-    except BaseException:
-        previous.rename(directory)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from epee.atomic import atomic_file
 from epee.data.tabular import Row, read_rows
 from epee.errors import EpeeError
-
-OUTPUT_FORMATS = (".jsonl", ".csv")
 
 
 @dataclass
@@ -58,32 +56,34 @@ def _problem(row: Row, columns: list[str], text_column: str) -> str | None:
     return None
 
 
+def _write_jsonl(stream: IO[str], records: Iterable[dict]) -> None:
+    for record in records:
+        stream.write(json.dumps(record) + "\n")
+
+
+def _write_csv(stream: IO[str], records: Iterable[dict]) -> None:
+    """Nested values (probabilities, label lists) become JSON inside their cell."""
+    writer = None
+    for record in records:
+        flat = {key: json.dumps(value) if isinstance(value, dict | list) else value for key, value in record.items()}
+        if writer is None:
+            writer = csv.DictWriter(stream, fieldnames=list(flat))
+            writer.writeheader()
+        writer.writerow(flat)
+
+
+WRITERS: dict[str, Callable[[IO[str], Iterable[dict]], None]] = {".jsonl": _write_jsonl, ".csv": _write_csv}
+"""Output formats by file suffix; a new format registers its writer here."""
+OUTPUT_FORMATS = tuple(WRITERS)
+
+
 def write_atomically(path: Path, records: Iterable[dict]) -> None:
-    """Write JSON lines or CSV (by suffix) to a temporary file, then rename it into place.
+    """Write records in the format of ``path``'s suffix to a temporary file, then rename it into place.
 
     A failure or Ctrl-C leaves either the old file or none, never half of a new one.
     """
-    if path.suffix.lower() not in OUTPUT_FORMATS:
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
         raise EpeeError(f"Output {path} must end in one of {OUTPUT_FORMATS}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            if path.suffix.lower() == ".jsonl":
-                for record in records:
-                    stream.write(json.dumps(record) + "\n")
-            else:
-                writer = None
-                for record in records:
-                    flat = {
-                        key: json.dumps(value) if isinstance(value, dict | list) else value
-                        for key, value in record.items()
-                    }
-                    if writer is None:
-                        writer = csv.DictWriter(stream, fieldnames=list(flat))
-                        writer.writeheader()
-                    writer.writerow(flat)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, newline="") as stream:
+        writer(stream, records)

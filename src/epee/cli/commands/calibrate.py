@@ -37,7 +37,10 @@ def calibrate(
 
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
+    from epee.atomic import check_replaceable
     from epee.errors import EpeeError
+    from epee.models.config import CONFIG_NAME
+    from epee.models.multi_exit import copy_checkpoint
     from epee.policies import DEPLOYABLE_POLICIES
     from epee.workflow.assessment import calibrate_on_dev
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
@@ -45,6 +48,8 @@ def calibrate(
     value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
     if rule == "best_at_speedup" and target_speedup is None:
         raise EpeeError("The best_at_speedup rule needs --target-speedup.")
+    if output is not None:
+        check_replaceable(output, CONFIG_NAME, "checkpoint")  # before the work, not after it
     model, dataset = load_checkpoint_and_data(checkpoint, data_options)
     chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
     calibrated = calibrate_on_dev(
@@ -56,7 +61,9 @@ def calibrate(
     console.print(frontier_table(result, selected))
     if calibrated.skipped is not None:
         console.print(skipped_text(calibrated.skipped))
-    model.save_pretrained(output or checkpoint)
+    if output is not None:
+        copy_checkpoint(checkpoint, output)
+    model.save_policy(output or checkpoint)
     console.print(
         f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {dataset.metric} "
         f"{100 * selected.metric:.2f} vs last exit {100 * result.last_exit_metric:.2f}, layer speed-up "
