@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -35,15 +36,7 @@ def present_results(
                 "dev": [*calibration.per_exit_metric, calibration.majority_metric],
                 "test": [*test.per_exit_test_metric, test.majority_test_metric],
             },
-            degenerate=[
-                "; ".join(f"{split}: {reason}" for split, reason in (("dev", on_dev), ("test", on_test)) if reason)
-                or None
-                for on_dev, on_test in zip(
-                    calibration.per_exit_degenerate or [None] * len(model.exit_layers),
-                    test.per_exit_test_degenerate or [None] * len(model.exit_layers),
-                    strict=True,
-                )
-            ],
+            degenerate=_by_split(calibration.per_exit_degenerate, test.per_exit_test_degenerate),
         )
     )
     if dev.skipped is not None:
@@ -75,6 +68,14 @@ def present_results(
     console.print(explanation)
     console.print(f"Report: {written / 'report.html'}")
     return written
+
+
+def _by_split(on_dev: Sequence[str | None], on_test: Sequence[str | None]) -> list[str | None]:
+    """Each exit's degeneracy reasons as ``dev: ...; test: ...``, None where it is degenerate on neither split."""
+    exits = max(len(on_dev), len(on_test))
+    on_dev, on_test = list(on_dev) or [None] * exits, list(on_test) or [None] * exits
+    pairs = zip(on_dev, on_test, strict=True)
+    return ["; ".join(f"{split}: {why}" for split, why in (("dev", d), ("test", t)) if why) or None for d, t in pairs]
 
 
 def explanation_text(dataset, dev, test, epsilon: float) -> str:

@@ -56,8 +56,8 @@ def calibrate(
         model, dataset, rule=rule, value=value, policies=chosen, allow_degenerate=allow_degenerate
     )
     result, selected = calibrated.calibration, calibrated.selected
-    title = f"Dev {dataset.metric} per exit"
-    console.print(per_exit_table(title, model.exit_layers, {"dev": result.per_exit_metric}, result.per_exit_degenerate))
+    rows, dev = [*model.exit_layers, "majority"], [*result.per_exit_metric, result.majority_metric]
+    console.print(per_exit_table(f"Dev {dataset.metric} per exit", rows, {"dev": dev}, result.per_exit_degenerate))
     console.print(frontier_table(result, selected))
     if calibrated.skipped is not None:
         console.print(skipped_text(calibrated.skipped))
