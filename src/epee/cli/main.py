@@ -17,6 +17,7 @@ from epee.cli.commands.demo import demo
 from epee.cli.commands.evaluate import evaluate
 from epee.cli.commands.predict import predict
 from epee.cli.commands.report import report
+from epee.cli.commands.serve import serve
 from epee.cli.commands.train import train
 
 app = typer.Typer(
@@ -39,5 +40,5 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Sh
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for command in (train, predict, calibrate, evaluate, demo, report):
+for command in (train, predict, calibrate, evaluate, demo, report, serve):
     app.command()(command)

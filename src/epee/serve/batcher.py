@@ -1,0 +1,178 @@
+"""Cross-request dynamic batching: a bounded row queue and one worker thread that runs the model.
+
+Requests put their rows on the queue and wait on a future. The worker takes the oldest request,
+waits at most ``max_wait`` from its arrival for more rows that can share its batch (same exit
+policy, same single-text or pair form), up to ``max_batch_size`` rows, then runs them in one call
+of the runtime's early-exit ``predict`` and hands every request its own rows back. The queue is
+bounded in rows: a request that would overflow it is refused (the route answers 503), so a
+traffic burst cannot grow memory and latency without limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from epee.policies import ExitPolicy
+from epee.runtime import Predictions
+
+logger = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The queue has no room for the request's rows."""
+
+
+class Draining(Exception):
+    """The service is shutting down and accepts no new rows."""
+
+
+class BatchKey(NamedTuple):
+    """Rows may share a batch only when they run under the same policy and in the same text form."""
+
+    policy_kind: str  # "calibrated", "full_depth" or "custom": a bounded label for metrics
+    policy_id: str  # the policy's parameters as JSON
+    pairs: bool
+
+
+@dataclass
+class _Job:
+    key: BatchKey
+    policy: ExitPolicy
+    texts: Sequence[str]
+    pairs: Sequence[str] | None
+    enqueued: float = field(default_factory=time.perf_counter)
+    future: Future = field(default_factory=Future)
+
+    @property
+    def rows(self) -> int:
+        return len(self.texts)
+
+
+RunBatch = Callable[[ExitPolicy, list[str], list[str] | None], Predictions]
+"""Runs one batch of rows under one policy; the service passes the runtime's ``predict``."""
+
+BatchObserver = Callable[[BatchKey, int, list[float], float, Predictions], None]
+"""Told of each batch: key, rows, seconds each job waited in the queue, inference seconds, predictions."""
+
+
+class DynamicBatcher:
+    def __init__(
+        self,
+        run_batch: RunBatch,
+        *,
+        max_batch_size: int,
+        max_wait_seconds: float,
+        max_queue_rows: int,
+        observe: BatchObserver | None = None,
+    ) -> None:
+        self._run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self.max_wait_seconds = max_wait_seconds
+        self.max_queue_rows = max_queue_rows
+        self._observe = observe
+        self._pending: list[_Job] = []
+        self._queued_rows = 0
+        self._closing = False
+        self._condition = threading.Condition()
+        self._worker = threading.Thread(target=self._work, name="epee-batcher", daemon=True)
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    @property
+    def accepting(self) -> bool:
+        return self._worker.is_alive() and not self._closing
+
+    def start(self) -> None:
+        self._worker.start()
+
+    def submit(
+        self, key: BatchKey, policy: ExitPolicy, texts: Sequence[str], pairs: Sequence[str] | None = None
+    ) -> Future:
+        """Queue one request's rows; the future resolves to their :class:`Predictions`, in order."""
+        job = _Job(key, policy, texts, pairs)
+        with self._condition:
+            if self._closing:
+                raise Draining()
+            if self._queued_rows + job.rows > self.max_queue_rows:
+                raise QueueFull()
+            self._pending.append(job)
+            self._queued_rows += job.rows
+            self._condition.notify()
+        return job.future
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop accepting rows, finish every queued one, then stop the worker."""
+        with self._condition:
+            self._closing = True
+            self._condition.notify()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            jobs = self._next_batch()
+            if jobs is None:
+                return
+            self._run(jobs)
+
+    def _next_batch(self) -> list[_Job] | None:
+        with self._condition:
+            while not self._pending:
+                if self._closing:
+                    return None
+                self._condition.wait()
+            key = self._pending[0].key
+            deadline = self._pending[0].enqueued + self.max_wait_seconds
+            while not self._closing and self._rows_for(key) < self.max_batch_size:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            jobs, rows = [], 0
+            for job in self._pending:
+                if job.key == key and (not jobs or rows + job.rows <= self.max_batch_size):
+                    jobs.append(job)
+                    rows += job.rows
+            chosen = {id(job) for job in jobs}
+            self._pending = [job for job in self._pending if id(job) not in chosen]
+            self._queued_rows -= rows
+            return jobs
+
+    def _rows_for(self, key: BatchKey) -> int:
+        return sum(job.rows for job in self._pending if job.key == key)
+
+    def _run(self, jobs: list[_Job]) -> None:
+        started = time.perf_counter()
+        texts = [text for job in jobs for text in job.texts]
+        pairs = [pair for job in jobs for pair in job.pairs] if jobs[0].key.pairs else None
+        try:
+            predictions = self._run_batch(jobs[0].policy, texts, pairs)
+        except Exception as error:  # every waiting request must hear of it
+            logger.error("A batch of %d rows failed with %s.", len(texts), type(error).__name__)
+            for job in jobs:
+                job.future.set_exception(error)
+            return
+        seconds = time.perf_counter() - started
+        start = 0
+        for job in jobs:
+            rows = slice(start, start + job.rows)
+            start += job.rows
+            job.future.set_result(
+                Predictions(
+                    predictions.logits[rows],
+                    predictions.exit_layer[rows],
+                    predictions.label_names,
+                    predictions.multi_label,
+                    predictions.num_layers,
+                )
+            )
+        if self._observe is not None:
+            self._observe(jobs[0].key, len(texts), [started - job.enqueued for job in jobs], seconds, predictions)
