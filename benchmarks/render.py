@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
+from benchmarks.render_serve import serve_section
 from epee.formatting import format_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,12 +67,12 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
         "",
     ]
     if not results:
-        return "\n".join([*lines, "No results yet: run `python -m benchmarks.suite`.", ""])
+        return "\n".join([*lines, "No results yet: run `python -m benchmarks.suite`.", "", *serve_section()])
     lines += _setup(results) + _summary(results) + balanced_section(results)
     lines += small_images_section(load_small_images() if small_images is None else small_images)
     for result in results:
         lines += _dataset_section(result)
-    return "\n".join(lines)
+    return "\n".join(lines + serve_section())
 
 
 def _setup(results: Sequence[dict]) -> list[str]:

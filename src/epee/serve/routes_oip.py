@@ -4,12 +4,10 @@ Texts arrive as a BYTES tensor named ``text`` (and ``text_pair`` for pairs); the
 label, its score, every probability and, as an extra output, the layer each row exited at.
 """
 
-from __future__ import annotations
-
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 import epee
@@ -49,6 +47,7 @@ def health_router(service: PredictionService) -> APIRouter:
 def oip_router(service: PredictionService) -> APIRouter:
     router = APIRouter()
     num_labels = len(service.label_names)
+    ModelName = Annotated[str, Path(description="The served model's name.", examples=[service.model_name])]
 
     def check_name(name: str) -> None:
         if name != service.model_name:
@@ -61,7 +60,7 @@ def oip_router(service: PredictionService) -> APIRouter:
         return {"name": "epee", "version": epee.__version__, "extensions": []}
 
     @router.get("/v2/models/{name}", response_model=ModelMetadata, responses=ERRORS)
-    async def model_metadata(name: str) -> ModelMetadata:
+    async def model_metadata(name: ModelName) -> ModelMetadata:
         check_name(name)
         label_datatype, label_shape = ("BOOL", [-1, num_labels]) if service.multi_label else ("BYTES", [-1])
         return ModelMetadata(
@@ -77,13 +76,13 @@ def oip_router(service: PredictionService) -> APIRouter:
         )
 
     @router.get("/v2/models/{name}/ready", responses=ERRORS)
-    async def model_ready(name: str) -> JSONResponse:
+    async def model_ready(name: ModelName) -> JSONResponse:
         check_name(name)
         accepting = service.batcher.accepting
         return JSONResponse({"name": name, "ready": accepting}, status_code=200 if accepting else 503)
 
     @router.post("/v2/models/{name}/infer", response_model=InferResponse, responses=ERRORS)
-    async def infer(name: str, body: InferRequest, request: Request) -> InferResponse:
+    async def infer(name: ModelName, body: InferRequest, request: Request) -> InferResponse:
         """Classify the texts of the ``text`` tensor (with ``text_pair``, pairs); outputs in input order."""
         check_name(name)
         tensors = _input_tensors(body.inputs)

@@ -31,7 +31,15 @@ TextPair = tuple[str, str]
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"inputs": "Since the new dose my migraines have stopped.", "parameters": {"top_k": 2}},
+                {"inputs": [["Warfarin raises bleeding risk.", "aspirin"]], "parameters": {"full_depth": True}},
+            ]
+        },
+    )
 
     inputs: str | list[str] | list[TextPair] = Field(
         description="One text, a list of texts, or a list of [text, text_pair] pairs."
@@ -116,6 +124,17 @@ class InferParameters(PolicyChoice):
 
 
 class InferRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1",
+                    "inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["No side effects."]}],
+                }
+            ]
+        }
+    )
+
     id: str | None = None
     parameters: InferParameters | None = None
     inputs: list[InferInputTensor]
