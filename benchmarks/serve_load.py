@@ -37,7 +37,7 @@ from epee.serve.testing import running_server
 
 RESULT = Path(__file__).resolve().parent / "results" / "serve" / "load.json"
 MODEL_CORE, CLIENT_CORE = 1, 0
-OFFLINE_ROWS = 320
+OFFLINE_CHUNK = 64  # two batches of 32 per predict call
 
 
 async def _load_cell(url: str, texts: list[str], clients: int, seconds: float, full_depth: bool) -> dict:
@@ -79,15 +79,20 @@ async def _load_cell(url: str, texts: list[str], clients: int, seconds: float, f
     }
 
 
-def _offline_cell(model: MultiExitModel, texts: list[str], policy) -> dict:
+def _offline_cell(model: MultiExitModel, texts: list[str], policy, seconds: float) -> dict:
+    """``predict`` at batch 32 over successive chunks of the texts until the time is up."""
     os.sched_setaffinity(0, {MODEL_CORE})
+    rows, layers, index = 0, 0.0, 0
     try:
         started = time.perf_counter()
-        result = predict(model, texts, policy=policy, batch_size=32)
+        while time.perf_counter() - started < seconds:
+            chunk = [texts[(index + offset) % len(texts)] for offset in range(OFFLINE_CHUNK)]
+            result = predict(model, chunk, policy=policy, batch_size=32)
+            rows, layers, index = rows + len(chunk), layers + float(result.exit_layer.sum()), index + OFFLINE_CHUNK
         elapsed = time.perf_counter() - started
     finally:
         os.sched_setaffinity(0, {CLIENT_CORE})
-    return {"rows": len(texts), "seconds": elapsed, "mean_exit_layer": result.mean_exit_layer}
+    return {"rows": rows, "seconds": elapsed, "mean_exit_layer": layers / rows}
 
 
 def _summary(cells: list[dict], num_layers: int) -> dict:
@@ -129,7 +134,6 @@ def main() -> None:
     model.merge_peft()
     calibrated = resolve_policy(model, None)
     full_depth = make_policy("budget", exit_index=len(model.exit_layers) - 1)
-    offline_texts = texts[:OFFLINE_ROWS]
     load_before = os.getloadavg()
 
     cells: dict[str, list[dict]] = {}
@@ -141,7 +145,7 @@ def main() -> None:
         ) as server:
             for full in (False, True):  # warm-up: connections, allocator, first batches
                 asyncio.run(_load_cell(server.url, texts, 8, 2.0, full))
-            _offline_cell(model, offline_texts[:64], calibrated)
+            _offline_cell(model, texts, calibrated, 1.0)
             for round_index in range(args.rounds):
                 plan = [("server", mode, clients) for mode in ("a", "b") for clients in client_counts]
                 plan += [("offline", mode, 32) for mode in ("a", "b")]
@@ -151,7 +155,7 @@ def main() -> None:
                         cell = asyncio.run(_load_cell(server.url, texts, clients, args.seconds, mode == "b"))
                     else:
                         policy = calibrated if mode == "a" else full_depth
-                        cell = _offline_cell(model, offline_texts, policy)
+                        cell = _offline_cell(model, texts, policy, args.seconds)
                     cells.setdefault(f"{kind}-{mode}-{clients}", []).append(cell)
                     print(f"round {round_index} {kind} {mode} {clients}: {cell['rows'] / cell['seconds']:.1f} rows/s")
 

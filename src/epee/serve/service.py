@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.policies import ExitPolicy, make_policy, policy_params, simulate
 from epee.runtime import Predictions, predict
@@ -30,7 +31,7 @@ RETRY_AFTER_SECONDS = "1"
 class PredictionService:
     def __init__(self, model: MultiExitModel, settings: ServeSettings, model_name: str) -> None:
         if model.tokenizer is None:
-            raise ValueError("This checkpoint takes images; epee serve answers texts only.")
+            raise EpeeError("This checkpoint takes images; epee serve answers texts only.")
         model.merge_peft()
         self.model = model.eval()
         self.settings = settings

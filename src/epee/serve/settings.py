@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from epee.errors import EpeeError
+
 ENGINES = ("torch", "onnx")
 
 
@@ -28,18 +30,18 @@ class ServeSettings:
         for name in ("max_batch_size", "max_queue", "max_body_bytes", "max_texts_per_request", "max_chars_per_text"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{_option(name)} must be a whole number >= 1, got {value!r}.")
+                raise EpeeError(f"{_option(name)} must be a whole number >= 1, got {value!r}.")
         if not self.max_wait_ms >= 0:
-            raise ValueError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms!r}.")
+            raise EpeeError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms!r}.")
         if self.max_texts_per_request > self.max_queue:
-            raise ValueError(
+            raise EpeeError(
                 f"--max-texts-per-request ({self.max_texts_per_request}) exceeds --max-queue ({self.max_queue}): "
                 "such a request could never be queued; lower the first or raise the second."
             )
         if self.engine not in ENGINES:
-            raise ValueError(f"--engine must be one of {ENGINES}, got {self.engine!r}.")
+            raise EpeeError(f"--engine must be one of {ENGINES}, got {self.engine!r}.")
         if self.api_token is not None and not self.api_token.strip():
-            raise ValueError("EPEE_API_TOKEN is set but empty; unset it to serve without auth, or give it a value.")
+            raise EpeeError("EPEE_API_TOKEN is set but empty; unset it to serve without auth, or give it a value.")
 
     @property
     def max_wait_seconds(self) -> float:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from epee.cli.errors import user_errors
+from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def serve(
         api_token=os.environ.get("EPEE_API_TOKEN"),
     )
     if settings.engine == "onnx":
-        raise ValueError("The onnx engine is not available in this version of epee yet; use --engine torch.")
+        raise EpeeError("The onnx engine is not available in this version of epee yet; use --engine torch.")
     # One plain line per record, as log collectors expect from a service (the CLI's Rich handler wraps lines).
     logging.basicConfig(
         level=logging.getLogger().level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
