@@ -18,9 +18,11 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
+from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 
@@ -44,24 +46,23 @@ async def _load_cell(url: str, texts: list[str], clients: int, seconds: float, f
     """``clients`` loops, each posting one text at a time until the time is up."""
     latencies: list[float] = []
     exit_layers: list[int] = []
-    errors = 0
+    errors: Counter = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
         deadline = time.perf_counter() + seconds
 
         async def one_client(offset: int) -> None:
-            nonlocal errors
             index = offset
             while time.perf_counter() < deadline:
                 body = {"inputs": texts[index % len(texts)], "parameters": {"full_depth": full_depth}}
                 started = time.perf_counter()
                 try:
                     response = await client.post("/predict", json=body)
-                except httpx.HTTPError:
-                    errors += 1
+                except httpx.HTTPError as error:
+                    errors[type(error).__name__] += 1
                     continue
                 if response.status_code != 200:
-                    errors += 1
+                    errors[f"status {response.status_code}"] += 1
                     continue
                 latencies.append(time.perf_counter() - started)
                 exit_layers.append(response.json()[0]["exit_layer"])
@@ -95,6 +96,13 @@ def _offline_cell(model: MultiExitModel, texts: list[str], policy, seconds: floa
     return {"rows": rows, "seconds": elapsed, "mean_exit_layer": layers / rows}
 
 
+def _batch_histogram(url: str) -> tuple[float, float]:
+    """(batches, rows) so far, from the server's own ``epee_batch_size`` histogram."""
+    text = httpx.get(url + "/metrics", timeout=60).text
+    values = dict(re.findall(r"^epee_batch_size_(count|sum) (\S+)$", text, re.M))
+    return float(values["count"]), float(values["sum"])
+
+
 def _summary(cells: list[dict], num_layers: int) -> dict:
     latencies = np.array([value for cell in cells for value in cell["latencies"]]) * 1000
     layers = [value for cell in cells for value in cell["exit_layers"]]
@@ -106,8 +114,10 @@ def _summary(cells: list[dict], num_layers: int) -> dict:
         "p95_ms": float(np.percentile(latencies, 95)) if len(latencies) else None,
         "p99_ms": float(np.percentile(latencies, 99)) if len(latencies) else None,
         "requests": int(len(latencies)),
-        "errors": sum(cell["errors"] for cell in cells),
+        "errors": sum(sum(cell["errors"].values()) for cell in cells),
+        "error_kinds": dict(sum((Counter(cell["errors"]) for cell in cells), Counter())),
         "layer_speedup": num_layers / statistics.fmean(layers) if layers else None,
+        "mean_batch_rows": sum(cell["batched_rows"] for cell in cells) / max(1, sum(cell["batches"] for cell in cells)),
     }
 
 
@@ -152,7 +162,10 @@ def main() -> None:
                 rng.shuffle(plan)
                 for kind, mode, clients in plan:
                     if kind == "server":
+                        before = _batch_histogram(server.url)
                         cell = asyncio.run(_load_cell(server.url, texts, clients, args.seconds, mode == "b"))
+                        after = _batch_histogram(server.url)
+                        cell["batches"], cell["batched_rows"] = after[0] - before[0], after[1] - before[1]
                     else:
                         policy = calibrated if mode == "a" else full_depth
                         cell = _offline_cell(model, texts, policy, args.seconds)
