@@ -51,22 +51,23 @@ def _load_lines(load: dict) -> list[str]:
         f"{load['seconds_per_cell']:g} s; {load['rounds']} rounds with the cells in a random order per round; "
         "(a) the calibrated policy and (b) `full_depth` on the same server. The server and the offline `predict` "
         "cells share one core (one torch thread), the clients another. Rows/s are medians over rounds; latency "
-        "percentiles pool every request of the cell's rounds; ratios are medians with (min-max) over rounds. "
+        "percentiles pool every request of the cell's rounds; ratios are medians with (min-max) over rounds; "
+        "rows/batch is the mean batch the server formed across requests. "
         f"Machine: {machine['processor']}, {versions}; shared with other jobs (load average "
         f"{machine['load_average_before'][0]:.1f} before, {machine['load_average_after'][0]:.1f} after), so "
         "absolute rows/s are noisy and the ratios, measured interleaved, are the figures to read.",
         "",
-        "| clients | (a) rows/s | (a) p50 / p95 / p99 ms | (a) errors | (b) rows/s | (b) p50 / p95 / p99 ms "
-        "| (b) errors | (a)/(b) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| clients | (a) rows/s | (a) p50 / p95 / p99 ms | (a) errors | (a) rows/batch | (b) rows/s "
+        "| (b) p50 / p95 / p99 ms | (b) errors | (b) rows/batch | (a)/(b) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     clients = sorted({int(key.split("-")[1]) for key in load["server"]})
     for count in clients:
         a, b = load["server"][f"a-{count}"], load["server"][f"b-{count}"]
         lines.append(
             f"| {count} | {a['rows_per_second']:.1f} | {_ms(a['p50_ms'])} / {_ms(a['p95_ms'])} / {_ms(a['p99_ms'])} "
-            f"| {a['errors']} | {b['rows_per_second']:.1f} | {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} / "
-            f"{_ms(b['p99_ms'])} | {b['errors']} | {_spread(load['ratios'][f'a_over_b_{count}'])} |"
+            f"| {a['errors']} | {_rows(a)} | {b['rows_per_second']:.1f} | {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} / "
+            f"{_ms(b['p99_ms'])} | {b['errors']} | {_rows(b)} | {_spread(load['ratios'][f'a_over_b_{count}'])} |"
         )
     offline, ratios = load["offline_batch32"], load["ratios"]
     lines += [
@@ -91,6 +92,11 @@ def _load_lines(load: dict) -> list[str]:
             "",
         ]
     return lines
+
+
+def _rows(cell: dict) -> str:
+    """Mean rows per batch the server ran during the cell (its own batch-size histogram)."""
+    return "-" if cell.get("mean_batch_rows") is None else f"{cell['mean_batch_rows']:.1f}"
 
 
 def _verdict(met: bool) -> str:
