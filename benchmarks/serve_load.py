@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8,32,128")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="The server's batching wait.")
+    parser.add_argument("--output", type=Path, default=RESULT, help="Where to write the JSON results.")
     args = parser.parse_args()
     client_counts = [int(value) for value in args.clients.split(",")]
     rng = random.Random(args.seed)
@@ -150,9 +152,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         server_env = {"OMP_NUM_THREADS": "1"}
         prefix = ["taskset", "-c", str(MODEL_CORE)]
-        with running_server(
-            args.checkpoint, Path(scratch) / "server.log", env=server_env, command_prefix=prefix
-        ) as server:
+        options = ["--max-wait-ms", str(args.max_wait_ms)]
+        log = Path(scratch) / "server.log"
+        with running_server(args.checkpoint, log, options, env=server_env, command_prefix=prefix) as server:
             for full in (False, True):  # warm-up: connections, allocator, first batches
                 asyncio.run(_load_cell(server.url, texts, 8, 2.0, full))
             _offline_cell(model, texts, calibrated, 1.0)
@@ -208,7 +210,7 @@ def main() -> None:
         "seconds_per_cell": args.seconds,
         "rounds": args.rounds,
         "texts": len(texts),
-        "server_options": "defaults: --max-batch-size 32 --max-wait-ms 5 --max-queue 1024",
+        "server_options": f"--max-batch-size 32 --max-wait-ms {args.max_wait_ms:g} --max-queue 1024",
         "server": server_cells,
         "offline_batch32": offline,
         "ratios": ratios,
@@ -222,8 +224,8 @@ def main() -> None:
             "versions": {name: version(name) for name in ("torch", "transformers", "fastapi", "uvicorn", "epee")},
         },
     }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(
         json.dumps({"server": {k: v["rows_per_second"] for k, v in server_cells.items()}, "ratios": ratios}, indent=1)
     )
