@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from epee.atomic import write_text_atomically
+from epee.data.examples import TASKS
 from epee.errors import EpeeError
 
-TASKS = ("single_label", "multi_label")
 POOLERS = ("shared", "per_exit", "none")
 TRUNCATIONS = ("head", "head_tail")
 CONFIG_NAME = "epee_config.json"

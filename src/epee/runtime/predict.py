@@ -14,6 +14,7 @@ from epee.models import MultiExitModel
 from epee.policies import ExitPolicy, policy_from_params
 from epee.policies.scores import predictions
 from epee.runtime.dynamic import early_exit_forward
+from epee.runtime.speed import layer_speedup
 from epee.tasks.encoding import TextFeaturizer, batch_indices
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Predictions:
     @property
     def layer_speedup(self) -> float:
         """L / mean(exit layer): how many times fewer backbone layers ran than in the full model."""
-        return self.num_layers / self.mean_exit_layer
+        return layer_speedup(self.exit_layer, self.num_layers)
 
 
 def resolve_policy(model: MultiExitModel, policy: ExitPolicy | None) -> ExitPolicy:

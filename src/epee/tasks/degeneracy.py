@@ -20,14 +20,13 @@ the split size, and the per-exit table shows how far above the baseline each exi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from epee.errors import EpeeError
-
-Metric = Callable[[np.ndarray, np.ndarray], float]
+from epee.tasks.metrics import Metric
 
 COLLAPSE_SHARE = 0.95
 """A prediction given to at least this share of examples is a collapse (unless the labels are as concentrated)."""
