@@ -10,6 +10,7 @@ never deleted.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -86,20 +87,49 @@ def atomic_directory(target: Path, *, marker: str, kind: str) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(path: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
-    """Yield a text stream to a temporary file beside ``path``; on success it is renamed to ``path``."""
+    """Yield a text stream to an unnamed temporary file beside ``path``; on success it becomes ``path``.
+
+    The file gets a name only once it is complete (Linux ``O_TMPFILE``), so even a ``SIGKILL`` in the
+    middle of writing leaves no partial file behind; elsewhere a named ``.partial`` file is the fallback.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        handle, temporary = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o666), None
+    except (AttributeError, OSError):  # no O_TMPFILE: not Linux, or a file system without it
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        temporary = Path(name)
     try:
         with os.fdopen(handle, "w", newline=newline, encoding="utf-8") as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+            if temporary is None:
+                _link_into_place(stream.fileno(), path)
+        if temporary is not None:
+            os.replace(temporary, path)
         _fsync_directory(path.parent)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise
+
+
+def _link_into_place(descriptor: int, path: Path) -> None:
+    """Name the unnamed file: directly when ``path`` is new, else beside it and renamed over it."""
+    # linkat(2) must follow the /proc/self/fd link to the file; os.link only does so given a directory descriptor.
+    descriptors = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            os.link(str(descriptor), path, src_dir_fd=descriptors, follow_symlinks=True)
+            return
+        except FileExistsError:
+            pass
+        beside = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        os.link(str(descriptor), beside, src_dir_fd=descriptors, follow_symlinks=True)
+        os.replace(beside, path)
+    finally:
+        os.close(descriptors)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

@@ -10,11 +10,27 @@ Choices a benchmark reader would fix per corpus are made here from the data:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from epee.data.examples import Dataset, Example
-from epee.data.sampling import stratified_split
-from epee.data.tabular import read_table
+from epee.data.sampling import stratified_split, subsample_splits
+from epee.data.tabular import DEFAULT_ENCODING, read_table, same_file
+from epee.errors import EpeeError
+
+logger = logging.getLogger(__name__)
+
+
+def _check_distinct_files(train: str | Path, dev: str | Path | None, test: str | Path | None) -> None:
+    """Test must be data that neither trained the model nor chose its thresholds; dev = train only earns a warning."""
+    for other_name, other in (("train", train), ("dev", dev)):
+        if test is not None and other is not None and same_file(Path(test), Path(other)):
+            raise EpeeError(
+                f"The test file {test} is also the {other_name} file; test figures from data the model was "
+                f"{'trained' if other_name == 'train' else 'calibrated'} on mean nothing. Give a separate test file."
+            )
+    if dev is not None and same_file(Path(dev), Path(train)):
+        logger.warning("The dev file is the train file: epochs and thresholds will be chosen on training data.")
 
 
 def dataset_from_files(
@@ -32,8 +48,17 @@ def dataset_from_files(
     metric: str | None = None,
     dev_fraction: float = 0.1,
     seed: int = 0,
+    max_examples: int | None = None,
+    encoding: str = DEFAULT_ENCODING,
 ) -> Dataset:
-    """Read train (and optional dev/test) tables with the same columns into a validated Dataset."""
+    """Read train (and optional dev/test) tables with the same columns into a validated Dataset.
+
+    ``max_examples`` caps every split (stratified, seeded) after dev is carved out, as for the
+    registered datasets.
+    """
+    if max_examples is not None and max_examples < 1:
+        raise EpeeError(f"max_examples must be a positive number of examples, got {max_examples}.")
+    _check_distinct_files(train_path, dev_path, test_path)
 
     def read(path: str | Path) -> list[Example]:
         return read_table(
@@ -44,6 +69,7 @@ def dataset_from_files(
             text_pair_column=text_pair_column,
             label_separator=label_separator,
             group_column=group_column,
+            encoding=encoding,
         )
 
     train = read(train_path)
@@ -51,6 +77,10 @@ def dataset_from_files(
         dev = read(dev_path)
     else:
         train, dev = stratified_split(train, dev_fraction, seed=seed)
+    test = read(test_path) if test_path is not None else None
+    if max_examples is not None:
+        capped = subsample_splits({"train": train, "dev": dev, "test": test}, max_examples, seed=seed)
+        train, dev, test = capped["train"], capped["dev"], capped["test"]
     multi_label = label_separator is not None or any(len(example.labels) != 1 for example in train)
     return Dataset(
         name=Path(train_path).stem,
@@ -58,7 +88,7 @@ def dataset_from_files(
         label_names=sorted({label for example in train for label in example.labels}),
         train=train,
         dev=dev,
-        test=read(test_path) if test_path is not None else None,
+        test=test,
         metric=metric or default_metric(multi_label=multi_label, negative_label=negative_label),
         negative_label=negative_label,
     )

@@ -15,7 +15,7 @@ from epee.policies import ExitPolicy, policy_from_params
 from epee.policies.scores import predictions
 from epee.runtime.dynamic import early_exit_forward
 from epee.runtime.speed import layer_speedup
-from epee.tasks.encoding import TextFeaturizer, batch_indices
+from epee.tasks.encoding import TextFeaturizer, batch_indices, check_batch_size
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,45 @@ def resolve_policy(model: MultiExitModel, policy: ExitPolicy | None) -> ExitPoli
     if policy is not None:
         if not policy.deployable:
             raise EpeeError(f"The {policy.name} policy is an analysis bound that needs every exit; it cannot run live.")
+        check_policy_fits(model, policy)
         return policy
     if model.config.policy is not None:
-        return policy_from_params(model.config.policy)
+        stored = policy_from_params(model.config.policy)
+        check_policy_fits(model, stored)
+        return stored
     logger.warning("This model has no calibrated exit policy (run `epee calibrate`); every input runs all layers.")
     return policy_from_params({"name": "budget", "params": {"exit_index": len(model.exit_layers) - 1}})
+
+
+def check_policy_fits(model: MultiExitModel, policy: ExitPolicy) -> None:
+    """Refuse a fixed exit beyond the model's last one: it would silently run every layer instead."""
+    exit_index = getattr(policy.params, "exit_index", None)
+    if exit_index is not None and exit_index >= len(model.exit_layers):
+        raise EpeeError(
+            f"The {policy.name} policy's exit_index {exit_index} is past this model's last exit "
+            f"(exits 0-{len(model.exit_layers) - 1}, at layers {model.exit_layers[0]}-{model.exit_layers[-1]})."
+        )
+
+
+def check_texts(texts: Sequence[str], text_pairs: Sequence[str | None] | None) -> None:
+    """The inputs a model can read: at least one, each a non-empty string; pairs, if any, one per text."""
+    if isinstance(texts, str):
+        raise EpeeError("predict takes a list of texts, not one string; wrap it: predict(model, [text]).")
+    if len(texts) == 0:
+        raise EpeeError("There is nothing to predict: the list of texts is empty.")
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise EpeeError(f"Text {position} is a {type(text).__name__}, not a string.")
+        if not text.strip():
+            raise EpeeError(f"Text {position} is empty; a model cannot read nothing. Remove it or fill it in.")
+    if text_pairs is None:
+        return
+    if isinstance(text_pairs, str) or len(text_pairs) != len(texts):
+        count = "one string" if isinstance(text_pairs, str) else f"{len(text_pairs)} pairs"
+        raise EpeeError(f"text_pairs must hold one entry (or None) per text: {len(texts)} texts but {count}.")
+    for position, pair in enumerate(text_pairs):
+        if pair is not None and not isinstance(pair, str):
+            raise EpeeError(f"Text pair {position} is a {type(pair).__name__}, not a string or None.")
 
 
 def predict(
@@ -72,9 +106,14 @@ def predict(
     batch_size: int = 32,
     progress: bool = False,
 ) -> Predictions:
-    """Early-exit predictions for raw texts: tokenised as in training, batched by length."""
+    """Early-exit predictions for raw texts: tokenised as in training, batched by length.
+
+    Every input is checked first (see :func:`check_texts`), so the command line and the API refuse the same things.
+    """
     if model.tokenizer is None:
         raise EpeeError("This model has no tokenizer; it takes images, not texts.")
+    check_texts(texts, text_pairs)
+    check_batch_size(batch_size)
     policy = resolve_policy(model, policy)
     featurizer = TextFeaturizer(model.tokenizer, model.config.max_length, model.config.truncation)
     features = featurizer.encode_texts(texts, text_pairs)

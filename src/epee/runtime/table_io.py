@@ -1,4 +1,4 @@
-"""Prediction over table files: rows in, one output row per input row, written atomically."""
+"""Prediction over table files: rows in, one output row per input row, bad rows set aside beside the output."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import IO
 
 from epee.atomic import atomic_file
-from epee.data.tabular import Row, read_rows
+from epee.data.tabular import DEFAULT_ENCODING, Row, optional_text, read_rows, required_text
 from epee.errors import EpeeError
+from epee.runtime.outputs import check_output_file
 
 
 @dataclass
@@ -22,37 +23,71 @@ class InputRows:
     bad_rows: list[dict]
 
 
+def bad_rows_path(output: Path) -> Path:
+    """Where ``--skip-bad-rows`` sets rows aside: ``OUTPUT.bad.jsonl``, part of the output."""
+    return output.with_name(output.name + ".bad.jsonl")
+
+
+def check_prediction_outputs(output: Path, input: Path, *, overwrite: bool = False) -> None:
+    """Before any inference: the predictions and their bad-rows file replace neither the input nor, without
+    ``overwrite``, an earlier run's files."""
+    check_output_file(output, OUTPUT_FORMATS, inputs=[input], overwrite=overwrite)
+    check_output_file(
+        bad_rows_path(output), OUTPUT_FORMATS, inputs=[input], overwrite=overwrite, option="The bad-rows file"
+    )
+
+
 def read_input_rows(
-    path: Path, *, text_column: str, text_pair_column: str | None, format: str | None, skip_bad_rows: bool
+    path: Path,
+    *,
+    text_column: str,
+    text_pair_column: str | None,
+    format: str | None,
+    skip_bad_rows: bool,
+    encoding: str = DEFAULT_ENCODING,
 ) -> InputRows:
-    """Texts to predict; a bad row (missing column, empty text) stops with its number, or is set aside."""
-    rows = read_rows(path, format=format)
+    """Texts to predict; a bad row (missing column, empty or non-text cell) stops with its number, or is set aside.
+
+    An empty or null text pair means "no pair", as in training.
+    """
+    rows = read_rows(path, format=format, encoding=encoding)
     if not rows:
         raise EpeeError(f"{path} holds no rows to predict.")
     columns = [text_column] + ([text_pair_column] if text_pair_column else [])
     texts, pairs, numbers, bad = [], [], [], []
     for row in rows:
-        problem = _problem(row, columns, text_column)
-        if problem is None:
-            texts.append(str(row.values[text_column]))
-            pairs.append(str(row.values[text_pair_column]) if text_pair_column else None)
-            numbers.append(row.number)
-        elif skip_bad_rows:
-            bad.append({"row": row.number, "line": row.line, "problem": problem, "values": row.values})
-        else:
-            raise EpeeError(f"{row.where(str(path))} {problem}; fix it or pass --skip-bad-rows.")
+        try:
+            text, pair = _texts(row, columns, text_column, text_pair_column, str(path))
+        except EpeeError as problem:
+            if not skip_bad_rows:
+                raise EpeeError(f"{problem} Or pass --skip-bad-rows to set such rows aside.") from None
+            bad.append({"row": row.number, "line": row.line, "problem": str(problem), "values": row.values})
+            continue
+        texts.append(text)
+        pairs.append(pair)
+        numbers.append(row.number)
     if not texts:
         raise EpeeError(f"No row of {path} can be predicted; all {len(rows)} were bad.")
     return InputRows(texts, pairs if text_pair_column else None, numbers, bad)
 
 
-def _problem(row: Row, columns: list[str], text_column: str) -> str | None:
+def _texts(
+    row: Row, columns: list[str], text_column: str, text_pair_column: str | None, source: str
+) -> tuple[str, str | None]:
     missing = [column for column in columns if column not in row.values]
     if missing:
-        return f"has no column {missing[0]!r} (its columns are {list(row.values)})"
-    value = row.values[text_column]
-    if value is None or not str(value).strip():
-        return f"has an empty {text_column!r}"
+        raise EpeeError(f"{row.where(source)} has no column {missing[0]!r}.")
+    pair = optional_text(row, text_pair_column, source) if text_pair_column else None
+    return required_text(row, text_column, source), pair
+
+
+def write_bad_rows(output: Path, bad_rows: list[dict]) -> Path | None:
+    """Write the rows set aside beside ``output``, or remove a stale file from an earlier run when there are none."""
+    path = bad_rows_path(output)
+    if bad_rows:
+        write_atomically(path, bad_rows)
+        return path
+    path.unlink(missing_ok=True)
     return None
 
 

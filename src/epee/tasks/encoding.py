@@ -103,7 +103,21 @@ def label_targets(labels: Sequence[Sequence[str]], label_names: Sequence[str], m
 def batch_indices(
     count: int, batch_size: int, *, shuffle_seed: int | None = None, lengths: np.ndarray | None = None
 ) -> Iterator[np.ndarray]:
-    """Row indices of each batch: shuffled for training, or sorted by length so padding is minimal."""
+    """Row indices of each batch: shuffled for training, or sorted by length so padding is minimal.
+
+    The batch size is checked here, where every path (train, calibrate, predict) batches, and at once.
+    """
+    check_batch_size(batch_size)
+    return _batches(count, batch_size, shuffle_seed, lengths)
+
+
+def check_batch_size(batch_size: int) -> None:
+    """A batch size below 1 would make no batches at all, and outputs from uninitialised memory."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        raise EpeeError(f"The batch size must be a positive whole number of rows, got {batch_size!r}.")
+
+
+def _batches(count: int, batch_size: int, shuffle_seed: int | None, lengths: np.ndarray | None) -> Iterator[np.ndarray]:
     if lengths is not None:
         order = np.argsort(-lengths, kind="stable")
     elif shuffle_seed is not None:
