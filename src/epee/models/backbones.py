@@ -69,11 +69,30 @@ def backbone_revision(reference: str, backbone: PreTrainedModel) -> str | None:
     return f"commit:{commit}" if commit else None
 
 
+def check_backbone_reference(reference: str, checkpoint: Path, allowed: bool) -> None:
+    """Refuse, unless ``allowed``, a checkpoint's base backbone that lives outside it and is not bundled.
+
+    Such a reference points at weights (and, through ``config.json``, code paths) that were not
+    shipped with the checkpoint: a directory elsewhere on the machine or a name on a model hub.
+    """
+    if allowed or BUNDLED_ALIASES.get(reference, reference) in BUNDLED_BACKBONES:
+        return
+    location = Path(reference).expanduser()  # what resolve_backbone would load
+    if location.exists() and location.resolve().is_relative_to(checkpoint.resolve()):
+        return
+    where = "a directory outside the checkpoint" if location.exists() else "a model-hub name"
+    raise EpeeError(
+        f"The checkpoint {checkpoint} adapts the backbone {reference!r}, {where}, not one bundled with epee. Load it "
+        f"only if you trust that source: pass --allow-external-backbone (Python: allow_external_backbone=True)."
+    )
+
+
 def load_backbone(reference: str) -> PreTrainedModel:
-    """Load pretrained weights with ``AutoModel``; errors say what was tried instead of a stack trace."""
+    """Load pretrained weights with ``AutoModel``, from safetensors only (a pickled ``.bin`` can run code);
+    errors say what was tried instead of a stack trace."""
     location = resolve_backbone(reference)
     try:
-        return AutoModel.from_pretrained(location)
+        return AutoModel.from_pretrained(location, use_safetensors=True)
     except OSError as error:
         raise OSError(
             f"Could not load the backbone {reference!r}: it is not a local model directory, not a bundled model "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ class MultiExitConfig:
     calibration: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.task not in TASKS:
             raise EpeeError(f"Task {self.task!r} is unknown; choose one of {TASKS}.")
         if len(self.label_names) < 2 and self.task == "single_label":
@@ -67,6 +68,35 @@ class MultiExitConfig:
             raise EpeeError(f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}.")
         if not 0.0 <= self.dropout < 1.0:
             raise EpeeError(f"Dropout must be in [0, 1), got {self.dropout}.")
+        if self.max_length < 1:
+            raise EpeeError(
+                f"max_length must be at least 1 token, got {self.max_length}; 0 would turn truncation off and "
+                f"crash on the first long input."
+            )
+
+    def _check_types(self) -> None:
+        """Types first: a hand-edited config with a string for label_names would otherwise pass as its letters."""
+        if not isinstance(self.label_names, list) or not all(
+            isinstance(name, str) and name.strip() for name in self.label_names
+        ):
+            raise EpeeError(
+                f"label_names must be a list of non-empty label strings, got a {type(self.label_names).__name__} "
+                f"({_shape_of(self.label_names)}); check that the config's fields were not swapped or edited."
+            )
+        for name in ("backbone", "model_type", "task", "pooler", "truncation"):
+            if not isinstance(getattr(self, name), str):
+                raise EpeeError(f"The config field {name!r} must be a string, got {_shape_of(getattr(self, name))}.")
+        for name in ("first_exit_layer", "max_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise EpeeError(f"The config field {name!r} must be a whole number, got {_shape_of(value)}.")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float):
+            raise EpeeError(f"The config field 'dropout' must be a number, got {_shape_of(self.dropout)}.")
+        for name in ("peft", "policy", "calibration"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), dict):
+                raise EpeeError(
+                    f"The config field {name!r} must be an object or null, got {_shape_of(getattr(self, name))}."
+                )
 
     @property
     def num_labels(self) -> int:
@@ -103,20 +133,36 @@ class MultiExitConfig:
         if not path.is_file():
             raise EpeeError(f"{directory} is not an epee checkpoint: it has no {CONFIG_NAME}.")
         try:
-            values = json.loads(path.read_text())
+            values = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise EpeeError(f"{path} is not valid JSON ({error}); the checkpoint is damaged.") from None
+        if not isinstance(values, dict):
+            raise EpeeError(f"{path} holds a JSON {type(values).__name__}, not an object of settings.")
         version = values.pop("format_version", 1)
-        if version > FORMAT_VERSION:
+        if not isinstance(version, int) or version > FORMAT_VERSION:
             raise EpeeError(
                 f"{path} was written by a newer epee (checkpoint format {version}); upgrade epee to load it."
             )
         if version >= 2:
             sidecar = directory / POLICY_NAME
             if sidecar.is_file():
-                values.update(json.loads(sidecar.read_text()))
+                try:
+                    values.update(json.loads(sidecar.read_text(encoding="utf-8")))
+                except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as error:
+                    raise EpeeError(f"{sidecar} is not valid JSON ({error}); the checkpoint is damaged.") from None
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise EpeeError(f"{path} has settings this version of epee does not know: {unknown}.")
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise EpeeError(f"{path} lacks the required settings {missing}; the checkpoint is damaged or incomplete.")
         return cls(**values)
+
+
+def _shape_of(value: Any) -> str:
+    """A value's type and size for an error, without printing a possibly long value."""
+    if isinstance(value, str | list | dict):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"{type(value).__name__} {value!r}"

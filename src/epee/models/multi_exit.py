@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import save_model
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import AutoTokenizer, PreTrainedModel
 
 from epee.atomic import atomic_directory, write_text_atomically
 from epee.errors import EpeeError
@@ -19,6 +19,7 @@ from epee.models import peft_adapters
 from epee.models.backbones import (
     backbone_revision,
     canonical_reference,
+    check_backbone_reference,
     declared_pooling,
     load_backbone,
     load_tokenizer,
@@ -26,6 +27,7 @@ from epee.models.backbones import (
 from epee.models.config import CONFIG_NAME, MultiExitConfig
 from epee.models.families import BackboneFamily, build_family, family_class_for
 from epee.models.heads import ExitHeads
+from epee.models.weights import load_backbone_exactly, load_module_exactly
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,12 @@ class MultiExitModel(nn.Module):
         num_layers = self.family.num_layers
         if config.first_exit_layer > num_layers:
             raise EpeeError(f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers.")
+        longest = _longest_input(backbone, tokenizer)
+        if longest is not None and config.max_length > longest:
+            raise EpeeError(
+                f"max_length {config.max_length} is more tokens than this backbone can read ({longest}, its position "
+                f"embeddings); use --max-length {longest} or less, and head_tail truncation for long notes."
+            )
         self.exit_layers: list[int] = list(range(config.first_exit_layer, num_layers + 1))
         self.exit_index_at_layer = {layer - 1: index for index, layer in enumerate(self.exit_layers)}
         """0-based backbone layer -> index of the exit after it."""
@@ -178,18 +186,24 @@ class MultiExitModel(nn.Module):
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> MultiExitModel:
-        """Load a checkpoint; fails loudly when any backbone, adapter or head weight is missing or unexpected."""
+    def from_pretrained(cls, directory: str | Path, *, allow_external_backbone: bool = False) -> MultiExitModel:
+        """Load a checkpoint; fails loudly when any backbone, adapter or head weight is missing or unexpected.
+
+        Weights are read from safetensors only. A PEFT checkpoint names the base backbone it adapts; one
+        outside the checkpoint that is not a bundled model (another directory, a Hub name) is code and
+        weights from elsewhere, so it loads only with ``allow_external_backbone=True``.
+        """
         directory = Path(directory)
+        if directory.is_file():
+            raise EpeeError(f"{directory} is a file; a checkpoint is the directory `epee train` wrote.")
         if not directory.is_dir():
             raise EpeeError(f"The checkpoint directory {str(directory)!r} does not exist.")
         config = MultiExitConfig.load(directory)
-        tokenizer = None
-        if (directory / TOKENIZER_DIR).is_dir():
-            tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
+        tokenizer = _load_tokenizer(directory / TOKENIZER_DIR) if (directory / TOKENIZER_DIR).is_dir() else None
         if config.peft is None:
-            backbone = _load_exact_backbone(directory / BACKBONE_DIR)
+            backbone = load_backbone_exactly(directory / BACKBONE_DIR)
         else:
+            check_backbone_reference(config.backbone, directory, allow_external_backbone)
             backbone = load_backbone(config.backbone)
             _check_revision(config, backbone)
             if config.peft.get("new_token_ids"):  # their rows come from the adapter; the size must match first
@@ -197,22 +211,9 @@ class MultiExitModel(nn.Module):
             peft_adapters.inject(backbone, config.peft)
             peft_adapters.load_adapter(backbone, directory / ADAPTER_DIR)
         model = cls(config, backbone, tokenizer)
-        missing, unexpected = load_model(model.heads, str(directory / HEADS_FILE), strict=False)
-        if missing or unexpected:
-            raise EpeeError(f"Exit-head weights do not match the config: missing {missing}, unexpected {unexpected}.")
+        hint = f" The config lists {config.num_labels} labels and {len(model.exit_layers)} exits: was it edited?"
+        load_module_exactly(model.heads, directory / HEADS_FILE, "exit-head weights", hint)
         return model.eval()
-
-
-def _load_exact_backbone(path: Path) -> PreTrainedModel:
-    if not (path / "config.json").is_file():
-        raise EpeeError(f"The checkpoint has no backbone weights at {path}.")
-    backbone, info = AutoModel.from_pretrained(path, output_loading_info=True)
-    problems = {
-        kind: sorted(info[kind]) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if info[kind]
-    }
-    if problems:
-        raise EpeeError(f"Backbone weights in {path} do not match its config: {problems}.")
-    return backbone
 
 
 def copy_checkpoint(source: str | Path, target: str | Path) -> Path:
@@ -239,3 +240,22 @@ def _check_revision(config: MultiExitConfig, backbone: PreTrainedModel) -> None:
             f"{config.backbone_revision}, found {found}); install the original weights, or use a checkpoint "
             "saved after merge_peft(), which carries its own."
         )
+
+
+def _load_tokenizer(path: Path) -> Any:
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except Exception as error:  # tokenizers reports a damaged tokenizer.json as a bare Exception
+        raise EpeeError(f"The tokenizer in {path} cannot be loaded ({error}); the checkpoint is damaged.") from error
+
+
+def _longest_input(backbone: PreTrainedModel, tokenizer: Any) -> int | None:
+    """Most tokens the backbone can position (None for images, or when the config does not say)."""
+    if tokenizer is None:
+        return None
+    positions = getattr(backbone.config, "max_position_embeddings", None) or getattr(
+        backbone.config, "n_positions", None
+    )
+    declared = getattr(tokenizer, "model_max_length", None)
+    limits = [limit for limit in (positions, declared) if isinstance(limit, int) and 0 < limit < 1_000_000]
+    return min(limits) if limits else None

@@ -17,6 +17,7 @@ from typing import Any
 import peft
 from peft.tuners.tuners_utils import BaseTunerLayer
 from peft.utils.other import AuxiliaryTrainingWrapper
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -78,7 +79,19 @@ def load_adapter(backbone: nn.Module, directory: Path) -> None:
     path = directory / ADAPTER_WEIGHTS
     if not path.is_file():
         raise EpeeError(f"The checkpoint has PEFT settings but no adapter weights at {path}.")
-    state = load_file(str(path))
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise EpeeError(
+            f"The adapter weights file {path} is damaged or incomplete ({error}); copy the checkpoint again."
+        ) from None
+    expected_shapes = {name: tuple(tensor.shape) for name, tensor in peft.get_peft_model_state_dict(backbone).items()}
+    for name, tensor in state.items():
+        if name in expected_shapes and tuple(tensor.shape) != expected_shapes[name]:
+            raise EpeeError(
+                f"The adapter tensor {name!r} in {path} has shape {tuple(tensor.shape)}, but the PEFT settings in the "
+                f"config build {expected_shapes[name]}; the config and adapter are from different runs."
+            )
     result = peft.set_peft_model_state_dict(backbone, state)
     expected = set(peft.get_peft_model_state_dict(backbone))
     missing, unexpected = sorted(expected - set(state)), list(result.unexpected_keys)
