@@ -62,8 +62,12 @@ DATA_OPTIONS: dict[str, Any] = {
     ],
     "max_examples": Annotated[
         int | None,
+        typer.Option("--max-examples", help="Subsample each split (stratified, seeded) to N.", rich_help_panel=_PANEL),
+    ],
+    "encoding": Annotated[
+        str | None,
         typer.Option(
-            "--max-examples", help="Subsample each split of a registered dataset to N.", rich_help_panel=_PANEL
+            "--encoding", help="Text encoding of your files, e.g. latin-1 [default: UTF-8].", rich_help_panel=_PANEL
         ),
     ],
     "seed": Annotated[

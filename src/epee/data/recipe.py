@@ -19,6 +19,7 @@ from typing import Any
 
 from epee.data.examples import AnyExample, Dataset, Example
 from epee.data.registry import load_dataset
+from epee.data.tabular import DEFAULT_ENCODING
 from epee.data.user_files import dataset_from_files
 from epee.errors import EpeeError
 
@@ -43,8 +44,11 @@ class DataRecipe:
     data_dir: str | None = None
     max_examples: int | None = None
     seed: int = DEFAULT_SEED
+    encoding: str = DEFAULT_ENCODING
 
     def __post_init__(self) -> None:
+        if self.max_examples is not None and (isinstance(self.max_examples, bool) or self.max_examples < 1):
+            raise EpeeError(f"--max-examples must be a positive number of examples, got {self.max_examples}.")
         for name in ("data", "dev", "test", "data_dir"):
             value = getattr(self, name)
             if value is not None:
@@ -83,6 +87,8 @@ class DataRecipe:
             text_pair_column=self.text_pair_column,
             label_separator=self.label_separator,
             seed=self.seed,
+            max_examples=self.max_examples,
+            encoding=self.encoding,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from epee.report.figures import (
     save_png,
 )
 from epee.report.tables import per_exit_table, summary_table
+from epee.runtime.outputs import check_writable_directory
 
 if TYPE_CHECKING:
     from epee.workflow.policy_comparison import PolicyEvaluation
@@ -62,7 +63,7 @@ def write_report(
     """
     directory = Path(directory)
     _check_inputs(calibration, evaluations, per_exit_test_metric, exit_layer_numbers, num_layers)
-    check_replaceable(directory, REPORT_JSON, "report")
+    check_report_directory(directory)
 
     colors = policy_colors([*calibration.policies, *selections, *(evaluation.policy for evaluation in evaluations)])
     figures = (
@@ -189,3 +190,11 @@ def _numbers(
             value = getattr(evaluation, field)
             if value is not None:
                 yield f"{field} of evaluated policy {evaluation.policy!r}", value
+
+
+def check_report_directory(directory: Path) -> None:
+    """Only a previous report (or nothing) may be replaced, and the place must be writable: checked before
+    the minutes of inference a report takes. A directory epee did not write is never deleted."""
+    directory = Path(directory)
+    check_replaceable(directory, REPORT_JSON, "report")
+    check_writable_directory(directory if directory.is_dir() else directory.parent)

@@ -12,11 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from epee.errors import EpeeError
+from epee.data.tabular import DEFAULT_ENCODING
 from epee.models import MultiExitModel
 from epee.policies import ExitPolicy
+from epee.runtime.outputs import write_atomically
 from epee.runtime.predict import Predictions, predict
-from epee.runtime.table_io import OUTPUT_FORMATS, read_input_rows, write_atomically
+from epee.runtime.table_io import check_prediction_outputs, read_input_rows, write_bad_rows
 
 
 @dataclass
@@ -54,25 +55,30 @@ def predict_file(
     policy: ExitPolicy | None = None,
     batch_size: int = 32,
     skip_bad_rows: bool = False,
+    overwrite: bool = False,
+    encoding: str = DEFAULT_ENCODING,
     progress: bool = False,
 ) -> PredictFileSummary:
     """Predict every row of ``input`` and write ``output`` (by suffix, one of OUTPUT_FORMATS) atomically.
 
     Bad rows stop the run with their row number, or with ``skip_bad_rows`` go to ``OUTPUT.bad.jsonl``.
+    The outputs are checked before any work: the input is never overwritten, an earlier run's files
+    only with ``overwrite``, and a stale bad-rows file does not survive a clean run.
     """
-    if output.suffix.lower() not in OUTPUT_FORMATS:
-        raise EpeeError(f"--output must end in one of {', '.join(OUTPUT_FORMATS)}, got {output.name!r}.")
+    check_prediction_outputs(output, input, overwrite=overwrite)
     rows = read_input_rows(
-        input, text_column=text_column, text_pair_column=text_pair_column, format=format, skip_bad_rows=skip_bad_rows
+        input,
+        text_column=text_column,
+        text_pair_column=text_pair_column,
+        format=format,
+        skip_bad_rows=skip_bad_rows,
+        encoding=encoding,
     )
     started = time.perf_counter()
     result = predict(model, rows.texts, rows.text_pairs, policy=policy, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
     write_atomically(output, prediction_records(result, rows.row_numbers))
-    bad_path = None
-    if rows.bad_rows:
-        bad_path = output.with_name(output.name + ".bad.jsonl")
-        write_atomically(bad_path, rows.bad_rows)
+    bad_path = write_bad_rows(output, rows.bad_rows)
     return PredictFileSummary(
         rows=len(rows.texts),
         bad_rows=len(rows.bad_rows),

@@ -23,9 +23,11 @@ def recipe_for(model: MultiExitModel, overrides: Mapping[str, Any]) -> tuple[Dat
     return recorded, (recorded or DataRecipe()).with_overrides(overrides)
 
 
-def load_checkpoint_and_data(checkpoint: Path, overrides: Mapping[str, Any]) -> tuple[MultiExitModel, Dataset]:
+def load_checkpoint_and_data(
+    checkpoint: Path, overrides: Mapping[str, Any], *, allow_external_backbone: bool = False
+) -> tuple[MultiExitModel, Dataset]:
     """The model, and its data with labels in the model's order so label ids match the heads."""
-    model = MultiExitModel.from_pretrained(checkpoint)
+    model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
     recorded, recipe = recipe_for(model, overrides)
     dataset = with_label_order(recipe.load(), model.config.label_names)
     if recorded is not None:

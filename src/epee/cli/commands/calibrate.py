@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from epee.cli.calibration_options import AllowDegenerateOption
+from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
@@ -20,6 +21,7 @@ from epee.formatting import format_params
 def calibrate(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
     data_options: DataOverrides,
+    allow_external_backbone: AllowExternalBackboneOption = False,
     rule: Annotated[
         str, typer.Option(help="fastest_within (--epsilon), best_at_speedup (--target-speedup) or at_least_last_exit.")
     ] = "fastest_within",
@@ -50,7 +52,7 @@ def calibrate(
         raise EpeeError("The best_at_speedup rule needs --target-speedup.")
     if output is not None:
         check_replaceable(output, CONFIG_NAME, "checkpoint")  # before the work, not after it
-    model, dataset = load_checkpoint_and_data(checkpoint, data_options)
+    model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
     calibrated = calibrate_on_dev(
         model, dataset, rule=rule, value=value, policies=chosen, allow_degenerate=allow_degenerate

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
@@ -18,6 +19,7 @@ from epee.cli.tables import per_exit_table
 def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
     data_options: DataOverrides,
+    allow_external_backbone: AllowExternalBackboneOption = False,
     split: Annotated[str, typer.Option(help="dev or test.")] = "dev",
 ) -> None:
     """Every exit's metrics on a split, beside the majority-class baseline: look before trusting a speed-up.
@@ -30,7 +32,7 @@ def evaluate(
 
     if split not in ("dev", "test"):
         raise EpeeError(f"--split must be dev or test, got {split!r}.")
-    model, dataset = load_checkpoint_and_data(checkpoint, data_options)
+    model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     table = exit_metric_table(model, dataset, split)
     title = f"{split} metrics per exit ({len(getattr(dataset, split) or [])} examples)"
     console.print(per_exit_table(title, [*model.exit_layers, "majority"], table.metrics, table.degenerate))

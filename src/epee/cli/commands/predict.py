@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.policy_options import policy_from_options
@@ -30,13 +31,20 @@ def predict(
     skip_bad_rows: Annotated[
         bool, typer.Option(help="Write bad rows to OUTPUT.bad.jsonl instead of stopping at the first.")
     ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing OUTPUT (never the input).")] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of INPUT, e.g. latin-1 or cp1252.")] = "utf-8-sig",
+    allow_external_backbone: AllowExternalBackboneOption = False,
 ) -> None:
     """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
     from epee.models import MultiExitModel
     from epee.runtime.predict_file import predict_file
+    from epee.runtime.table_io import check_prediction_outputs
+    from epee.tasks.encoding import check_batch_size
 
+    check_prediction_outputs(output, input, overwrite=overwrite)  # before the model loads
+    check_batch_size(batch_size)
     chosen = policy_from_options(policy, param)
-    model = MultiExitModel.from_pretrained(checkpoint)
+    model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
     model.merge_peft()
     summary = predict_file(
         model,
@@ -48,6 +56,8 @@ def predict(
         policy=chosen,
         batch_size=batch_size,
         skip_bad_rows=skip_bad_rows,
+        overwrite=overwrite,
+        encoding=encoding,
         progress=True,
     )
     if summary.bad_rows:

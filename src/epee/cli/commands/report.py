@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from epee.cli.calibration_options import AllowDegenerateOption
+from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
@@ -19,6 +20,7 @@ def report(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Report directory to write.")],
     data_options: DataOverrides,
+    allow_external_backbone: AllowExternalBackboneOption = False,
     epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
     allow_degenerate: AllowDegenerateOption = False,
 ) -> None:
@@ -27,10 +29,12 @@ def report(
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.cli.results import present_results
+    from epee.report.writer import check_report_directory
     from epee.workflow.assessment import assess_on_test, calibrate_on_dev
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
 
-    model, dataset = load_checkpoint_and_data(checkpoint, data_options)
+    check_report_directory(output)  # before minutes of inference, not after
+    model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100, allow_degenerate=allow_degenerate)
     assessed = assess_on_test(model, dataset, calibrated.selections)
     present_results(model, dataset, calibrated, assessed, epsilon, output, f"epee report: {dataset.name}", console)

@@ -99,10 +99,10 @@ def train(
     ] = TRAINING.time_budget_minutes,
 ) -> None:
     """Train a multi-exit model and write a checkpoint directory (it records its data recipe)."""
+    from epee.runtime.outputs import check_output_directory
     from epee.workflow.fit import train_from_recipe
 
-    if output.exists() and any(output.iterdir()):
-        raise EpeeError(f"The output directory {output} already exists and is not empty; choose another.")
+    check_output_directory(output)  # before training, so hours of work are never thrown away
     model_settings = ModelSettings(
         backbone=backbone,
         peft=peft,
