@@ -33,16 +33,22 @@ class ReportContent:
     figures: tuple[FigureEntry, ...]
 
 
-def speedup_note(num_layers: int) -> str:
-    """The sentence that names the three speed-up figures, so no reader mistakes one for another."""
+def speedup_note(num_layers: int, busy: bool = False) -> str:
+    """The sentence that names the three speed-up figures, so no reader mistakes one for another; with
+    ``busy``, the warning that wall-clock figures marked ``!`` were taken on a machine too busy to time."""
+    warning = (
+        " Wall-clock figures marked ! are flagged: machine too busy to time (the figure beats the layer speed-up "
+        "by more than 10%, which skipping layers cannot do, or its interleaved rounds spread by more than 25%)."
+    )
     return (
         "Policies were selected on the dev (calibration) split and measured on test. "
         f"Three speed-ups are reported and they count different things: the layer speed-up is L / mean exit "
         f"layer (L = {num_layers}), i.e. backbone layers skipped, not time; the FLOPs speed-up counts "
         "floating-point operations including every exit head a sample passes, against the plain model with "
         "one classification head; the wall-clock speed-up is measured time of the plain Hugging Face model "
-        "over the early-exit runtime on the same inputs, batch size and machine (n/a where not measured)."
-    )
+        "over the early-exit runtime on the same inputs, batch size and machine (n/a where not measured), "
+        "as the median ratio of interleaved rounds that run every path in a random order."
+    ) + (warning if busy else "")
 
 
 def render_markdown(content: ReportContent) -> str:

@@ -78,7 +78,7 @@ def summary_table(
             marked(in_points(evaluation.test_metric), evaluation.degenerate),
             as_factor(evaluation.layer_speedup),
             as_factor(evaluation.flops_speedup),
-            as_factor(evaluation.wallclock_speedup),
+            as_factor(evaluation.wallclock_speedup) + ("!" if evaluation.wallclock_flag else ""),
         )
         for evaluation in evaluations
     ]

@@ -101,7 +101,7 @@ def write_report(
         facts=facts,
         explanation=explanation,
         summary=summary_table(calibration, evaluations, per_exit_test_metric),
-        speedup_note=speedup_note(num_layers),
+        speedup_note=speedup_note(num_layers, busy=any(evaluation.wallclock_flag for evaluation in evaluations)),
         per_exit=per_exit_table(
             exit_layer_numbers,
             calibration.per_exit_metric,

@@ -122,7 +122,7 @@ def assess_on_test(
     selections: dict[str, PolicyPoint],
     *,
     batch_size: int = 32,
-    wallclock_repeats: int = 3,
+    wallclock_repeats: int = 5,
     wallclock_rows: int | None = None,
     seed: int = 0,
 ) -> TestAssessment:
@@ -155,7 +155,10 @@ def assess_on_test(
         "dataset": f"{dataset.name}: train {len(dataset.train)}, dev {len(dataset.dev or [])}, "
         f"test {len(dataset.test)}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        "wall clock": f"batch {batch_size}, median of {wallclock_repeats} runs over {len(timed)} test rows",
+        "wall clock": (
+            f"batch {batch_size}, median ratio of {wallclock_repeats} interleaved rounds (paths in random order "
+            f"each round) over {len(timed)} test rows"
+        ),
     }
     per_exit_test = per_exit_metric(test_logits, test_split.labels, metric, model.config.multi_label)
     check = DegeneracyCheck.for_labels(test_split.labels.numpy(), metric)

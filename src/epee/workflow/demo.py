@@ -36,7 +36,7 @@ class DemoSettings:
     allow_degenerate: bool = False  # let calibration select collapsed settings (epee.tasks.degeneracy)
     time_budget_minutes: float | None = 6.0
     eval_batch_size: int = 32
-    wallclock_repeats: int = 3
+    wallclock_repeats: int = 5
     seed: int = 42
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from epee.calibrate.results import PolicyPoint
-from epee.evaluate.wallclock import compare_wallclock
+from epee.evaluate.wallclock import compare_wallclock, speedup_over
 from epee.models import MultiExitModel
 from epee.policies import simulate
 from epee.runtime.exit_logits import predictions_from_logits
@@ -36,6 +36,9 @@ class PolicyEvaluation:
     wallclock_speedup: float | None
     exit_layers: list[int]  # per test example
     degenerate: str | None = None  # why the setting is degenerate on test (epee.tasks.degeneracy), else None
+    wallclock_low: float | None = None  # slowest and fastest interleaved round
+    wallclock_high: float | None = None
+    wallclock_flag: str | None = None  # epee.evaluate.wallclock.BUSY when the figure cannot be trusted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,17 +90,23 @@ def measure_wallclock(
     evaluations: Sequence[PolicyEvaluation],
     *,
     batch_size: int = 32,
-    repeats: int = 3,
+    repeats: int = 5,
+    progress: bool = True,
 ) -> dict[str, float]:
-    """Fill in each evaluation's wall-clock speed-up over the plain model; returns all seconds by path."""
+    """Fill in each evaluation's wall-clock speed-up over the plain model (median of ``repeats`` interleaved
+    rounds, with the slowest and fastest round and a flag when the machine was too busy); returns the median
+    seconds by path."""
     batches = [
         featurizer.collate([split.features[row] for row in rows])
         for rows in batch_indices(len(split), batch_size, lengths=split.lengths)
     ]
     policies = {evaluation.policy: _policy_of(evaluation) for evaluation in evaluations}
-    timings = compare_wallclock(model, batches, policies, repeats=repeats)
+    timings = compare_wallclock(model, batches, policies, repeats=repeats, progress=progress)
     for evaluation in evaluations:
-        evaluation.wallclock_speedup = timings["plain"].seconds / timings[evaluation.policy].seconds
+        estimate = speedup_over(timings["plain"], timings[evaluation.policy])
+        evaluation.wallclock_speedup = estimate.median
+        evaluation.wallclock_low, evaluation.wallclock_high = estimate.low, estimate.high
+        evaluation.wallclock_flag = estimate.flag(evaluation.layer_speedup)
     return {name: timing.seconds for name, timing in timings.items()}
 
 
