@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_serve import serve_section
+from epee.calibrate.select import fastest_within
+from epee.errors import EpeeError
 from epee.formatting import format_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +39,24 @@ def within_tolerance(result: dict, policy: dict) -> bool:
     return policy["test_metric"] >= result["per_exit_test"][-1] - TOLERANCE - 1e-12
 
 
+@dataclass(frozen=True)
+class _DevPoint:
+    """A policy's dev operating point, as the selection rules of ``epee.calibrate.select`` read it."""
+
+    metric: float
+    layer_speedup: float
+    policy: dict
+
+
 def best_policy(result: dict) -> dict | None:
-    """The fastest policy (layer speed-up) whose test metric stays within one point of the last exit."""
-    qualified = [policy for policy in result["policies"] if within_tolerance(result, policy)]
-    return max(qualified, key=lambda policy: (policy["layer_speedup"], policy["test_metric"]), default=None)
+    """The policy the dev split selects, by the rule ``epee calibrate`` uses: the fastest (dev layer
+    speed-up) whose dev metric stays within one point of the last exit's dev metric. Test only reports
+    it; it never takes part in the choice."""
+    points = [_DevPoint(policy["dev_metric"], policy["dev_layer_speedup"], policy) for policy in result["policies"]]
+    try:
+        return fastest_within(points, result["per_exit_dev"][-1], TOLERANCE).policy
+    except EpeeError:  # no policy qualifies on dev
+        return None
 
 
 def beats(result: dict, challenger: str, baseline: str) -> bool:
@@ -102,7 +119,8 @@ def _summary(results: Sequence[dict]) -> list[str]:
     lines = [
         "## Summary (test)",
         "",
-        "Best = the fastest policy whose test metric stays within 1 point of the last exit's.",
+        "Best = the policy the dev split selects with the rule `epee calibrate` uses (fastest on dev with dev "
+        "metric within 1 point of the last exit's); its test figures are only reported.",
         "",
         "| dataset | last exit | best policy | its metric | layer | wall clock | oracle | EPEE | PABEE | DeeBERT |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -112,7 +130,12 @@ def _summary(results: Sequence[dict]) -> list[str]:
         policies = {policy["policy"]: policy for policy in result["policies"]}
         named = [_speedup_cell(result, policies[name]) for name in NAMED_BASELINES]
         best_cells = (
-            [best["policy"], _points(best["test_metric"]), f"{best['layer_speedup']:.2f}x", _wallclock(best)]
+            [
+                best["policy"],
+                _points(best["test_metric"]) + ("" if within_tolerance(result, best) else "*"),
+                f"{best['layer_speedup']:.2f}x",
+                _wallclock(best),
+            ]
             if best
             else ["none", "-", "-", "-"]
         )
@@ -122,8 +145,8 @@ def _summary(results: Sequence[dict]) -> list[str]:
         )
     lines += [
         "",
-        "EPEE / PABEE / DeeBERT cells: layer speed-up on test, with * where the test metric falls more than 1 point "
-        "below the last exit.",
+        "Best-policy metric and EPEE / PABEE / DeeBERT cells (layer speed-up on test): * where the test metric falls "
+        "more than 1 point below the last exit.",
         "",
     ]
     lines += _comparison(results)
@@ -135,7 +158,11 @@ def _comparison(results: Sequence[dict]) -> list[str]:
     over_pabee = [result["dataset"] for result in results if beats(result, "epee", "patience")]
     over_deebert = [result["dataset"] for result in results if beats(result, "epee", "entropy")]
     text = [result for result in results if result["inputs"] == "texts"]
-    reached = [r["dataset"] for r in text if (best := best_policy(r)) and best["layer_speedup"] >= TARGET_SPEEDUP]
+    reached = [
+        r["dataset"]
+        for r in text
+        if (best := best_policy(r)) and best["layer_speedup"] >= TARGET_SPEEDUP and within_tolerance(r, best)
+    ]
     missed = [r["dataset"] for r in text if r["dataset"] not in reached]
     gaps = []
     for result in results:
@@ -146,8 +173,9 @@ def _comparison(results: Sequence[dict]) -> list[str]:
         f"- EPEE's operating point beats PABEE's on {len(over_pabee)} of {count} datasets "
         f"({_names(over_pabee)}) and DeeBERT's on {len(over_deebert)} of {count} ({_names(over_deebert)}): "
         "faster on test while within 1 point of the last exit, or within it where the other is not.",
-        f"- The best calibrated policy reaches {TARGET_SPEEDUP}x layer speed-up within 1 point on {len(reached)} of "
-        f"{len(text)} text datasets ({_names(reached)})" + (f"; not on {_names(missed)}." if missed else "."),
+        f"- The policy selected on dev reaches {TARGET_SPEEDUP}x layer speed-up on test while staying within 1 point "
+        f"of the last exit on test on {len(reached)} of {len(text)} text datasets ({_names(reached)})"
+        + (f"; not on {_names(missed)}." if missed else "."),
         f"- Best policy against the oracle (layer speed-up): {'; '.join(gaps)}.",
         "",
     ]

@@ -5,12 +5,12 @@ import pytest
 from benchmarks.render import BENCHMARKS_MD, RESULTS_DIR, beats, best_policy, load_results, render
 
 
-def _policy(name, metric, speedup):
+def _policy(name, metric, speedup, dev_metric=None, dev_speedup=None):
     return {
         "policy": name,
         "params": {},
-        "dev_metric": metric,
-        "dev_layer_speedup": speedup,
+        "dev_metric": metric if dev_metric is None else dev_metric,
+        "dev_layer_speedup": speedup if dev_speedup is None else dev_speedup,
         "test_metric": metric,
         "layer_speedup": speedup,
         "flops_speedup": speedup,
@@ -50,12 +50,30 @@ def test_best_policy_is_the_fastest_within_one_point_of_the_last_exit():
     assert best_policy(_result([_policy("entropy", 0.70, 3.0)])) is None
 
 
+def test_best_policy_is_chosen_on_dev_and_only_reported_on_test():
+    """Issue 17, item 10: the choice uses dev figures with the CLI's rule; test metrics never take part."""
+    result = _result(
+        [
+            # fastest within a point on test, but more than a point down on dev: not chosen
+            _policy("entropy", metric=0.80, speedup=3.0, dev_metric=0.70, dev_speedup=3.0),
+            # within a point on dev and the fastest there; on test 3 points down, which is reported, not used
+            _policy("margin", metric=0.77, speedup=1.9, dev_metric=0.795, dev_speedup=2.0),
+            _policy("patience", metric=0.80, speedup=1.5, dev_metric=0.80, dev_speedup=1.5),
+            _policy("epee", metric=0.80, speedup=1.2, dev_metric=0.80, dev_speedup=1.2),
+        ]
+    )
+    assert best_policy(result)["policy"] == "margin"
+    assert "| ddi | 80.00 | margin | 77.00* | 1.90x |" in render([result])
+    result["policies"][1]["dev_metric"] = 0.70  # now only patience qualifies on dev
+    assert best_policy(result)["policy"] == "patience"
+
+
 def test_rendered_summary_states_the_counts():
     result = _result([_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)])
     markdown = render([result])
     assert "| ddi | 80.00 | epee | 79.50 | 1.80x | - | 2.40x | 1.80x | 1.50x | 3.00x* |" in markdown
     assert "beats PABEE's on 1 of 1 datasets (ddi) and DeeBERT's on 1 of 1 (ddi)" in markdown
-    assert "within 1 point on 1 of 1 text datasets (ddi)." in markdown
+    assert "within 1 point of the last exit on test on 1 of 1 text datasets (ddi)." in markdown
     assert render([result]) == markdown  # deterministic
 
 
