@@ -268,7 +268,8 @@ def describe_columns(names: Sequence[object]) -> list[str]:
     return described
 
 
-def _columns_text(names: Sequence[object]) -> str:
+def columns_text(names: Sequence[object]) -> str:
+    """The columns a record has, for an error message: names safe to print (:func:`describe_columns`)."""
     shown = describe_columns(names)
     text = "[" + ", ".join(shown) + "]"
     if any(part.startswith("<") for part in shown):
@@ -298,7 +299,7 @@ def _zip_fields(header: Sequence[str], fields: Sequence[str], source: str, line:
     if len(fields) != len(header):
         raise EpeeError(
             f"Line {line} of {source} has {len(fields)} fields but the header has {len(header)} "
-            f"{_columns_text(header)}; check the delimiter and whether the file is quoted."
+            f"{columns_text(header)}; check the delimiter and whether the file is quoted."
         )
     return dict(zip(header, fields, strict=True))
 
@@ -373,7 +374,7 @@ def require_columns(rows: Sequence[Row], columns: Iterable[str | None], source: 
         if missing:
             raise EpeeError(
                 f"Column {missing[0]!r} is missing from {row.where(source)}; the columns there are "
-                f"{_columns_text(list(row.values))}."
+                f"{columns_text(list(row.values))}."
             )
 
 

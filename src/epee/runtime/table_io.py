@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from epee.atomic import atomic_file
-from epee.data.tabular import DEFAULT_ENCODING, Row, optional_text, read_rows, required_text
+from epee.data.tabular import DEFAULT_ENCODING, Row, columns_text, optional_text, read_rows, required_text
 from epee.errors import EpeeError
 from epee.runtime.outputs import check_output_file
 
@@ -76,7 +76,9 @@ def _texts(
 ) -> tuple[str, str | None]:
     missing = [column for column in columns if column not in row.values]
     if missing:
-        raise EpeeError(f"{row.where(source)} has no column {missing[0]!r}.")
+        raise EpeeError(
+            f"{row.where(source)} has no column {missing[0]!r}; its columns are {columns_text(list(row.values))}."
+        )
     pair = optional_text(row, text_pair_column, source) if text_pair_column else None
     return required_text(row, text_column, source), pair
 
