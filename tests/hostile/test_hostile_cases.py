@@ -123,7 +123,7 @@ def _pickle_only(directory: Path) -> None:
 
 
 def _interrupted_write(w: World) -> None:
-    from epee.runtime.outputs import write_atomically
+    from epee.runtime.table_io import write_atomically
 
     target = w.file("kept.jsonl", '{"row": 1}\n')
 
@@ -138,7 +138,7 @@ def _interrupted_write(w: World) -> None:
 
 
 def _killed_write(w: World) -> None:
-    from epee.runtime.outputs import write_atomically
+    from epee.runtime.table_io import write_atomically
 
     target = w.file("killed.jsonl", '{"row": 1}\n')
     ready_read, ready_write = os.pipe()
@@ -630,7 +630,7 @@ CASES = [
             w.file("mine/notes.txt", "keep"),
             ["report", str(w.checkpoint), "-o", str(w.tmp / "mine"), "--data", str(w.tmp)],
         )[2],
-        "is not a previous report",
+        "not a report epee wrote",
     ),
     # ---- interruptions -----------------------------------------------------------------------------------
     Case(

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from epee.cli.main import app
 from epee.errors import EpeeError
 from epee.runtime import predict
-from epee.runtime.outputs import check_output_file, write_atomically
-from epee.runtime.table_io import bad_rows_path
+from epee.runtime.outputs import check_output_file
+from epee.runtime.table_io import OUTPUT_FORMATS, bad_rows_path, write_atomically
 from tests.helpers import tiny_bert_model
 
 runner = CliRunner()
@@ -74,7 +74,7 @@ def test_output_linked_to_the_input_is_refused(tmp_path):
     link = tmp_path / "link.csv"
     link.symlink_to(data)
     with pytest.raises(EpeeError, match="is the input file"):
-        check_output_file(link, inputs=[data], overwrite=True)
+        check_output_file(link, OUTPUT_FORMATS, inputs=[data], overwrite=True)
 
 
 # ---- item 3: batch size, empty inputs and empty strings are refused by the library ----------------------

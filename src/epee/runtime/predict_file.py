@@ -15,9 +15,8 @@ from pathlib import Path
 from epee.data.tabular import DEFAULT_ENCODING
 from epee.models import MultiExitModel
 from epee.policies import ExitPolicy
-from epee.runtime.outputs import write_atomically
 from epee.runtime.predict import Predictions, predict
-from epee.runtime.table_io import check_prediction_outputs, read_input_rows, write_bad_rows
+from epee.runtime.table_io import check_prediction_outputs, read_input_rows, write_atomically, write_bad_rows
 
 
 @dataclass
