@@ -18,6 +18,7 @@ from benchmarks.render_serve import serve_section
 from epee.calibrate.select import fastest_within
 from epee.errors import EpeeError
 from epee.formatting import format_params
+from epee.table import Table, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "suite"
@@ -101,17 +102,23 @@ def _setup(results: Sequence[dict]) -> list[str]:
         f"Machine: {machine['processor']}, {machine['threads']} threads, {machine['platform']}; {versions}; "
         f"run on {', '.join(sorted({result['machine']['date'] for result in results}))}.",
         "",
-        "| dataset | task | metric | train / dev / test | model | training |",
-        "|---|---|---|---|---|---|",
     ]
+    rows = []
     for result in results:
         sizes = " / ".join(str(result["sizes"].get(split, 0)) for split in ("train", "dev", "test"))
         plan, training = result["plan"], result["training"]
-        lines.append(
-            f"| {result['dataset']} | {result['task']} | {result['metric']} | {sizes} | {result['model']}, "
-            f"max length {plan['max_length']} ({plan['truncation']}) | {training['steps']} steps, "
-            f"{training['seconds']:.0f} s (lr {plan['learning_rate']:g}) |"
+        rows.append(
+            (
+                result["dataset"],
+                result["task"],
+                result["metric"],
+                sizes,
+                f"{result['model']}, max length {plan['max_length']} ({plan['truncation']})",
+                f"{training['steps']} steps, {training['seconds']:.0f} s (lr {plan['learning_rate']:g})",
+            )
         )
+    headers = ("dataset", "task", "metric", "train / dev / test", "model", "training")
+    lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers))))
     return [*lines, ""]
 
 
@@ -122,9 +129,8 @@ def _summary(results: Sequence[dict]) -> list[str]:
         "Best = the policy the dev split selects with the rule `epee calibrate` uses (fastest on dev with dev "
         "metric within 1 point of the last exit's); its test figures are only reported.",
         "",
-        "| dataset | last exit | best policy | its metric | layer | wall clock | oracle | EPEE | PABEE | DeeBERT |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for result in results:
         best = best_policy(result)
         policies = {policy["policy"]: policy for policy in result["policies"]}
@@ -139,10 +145,11 @@ def _summary(results: Sequence[dict]) -> list[str]:
             if best
             else ["none", "-", "-", "-"]
         )
-        lines.append(
-            f"| {result['dataset']} | {_points(result['per_exit_test'][-1])} | {' | '.join(best_cells)} | "
-            f"{result['oracle_test_layer_speedup']:.2f}x | {' | '.join(named)} |"
-        )
+        oracle = f"{result['oracle_test_layer_speedup']:.2f}x"
+        rows.append((result["dataset"], _points(result["per_exit_test"][-1]), *best_cells, oracle, *named))
+    headers = ("dataset", "last exit", "best policy", "its metric", "layer", "wall clock", "oracle", "EPEE", "PABEE")
+    headers += ("DeeBERT",)
+    lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers))))
     lines += [
         "",
         "Best-policy metric and EPEE / PABEE / DeeBERT cells (layer speed-up on test): * where the test metric falls "
@@ -196,15 +203,22 @@ def _dataset_section(result: dict) -> list[str]:
     lines += [
         f"Wall clock: {result['wallclock']}.",
         "",
-        "| policy | parameters | dev metric | test metric | vs last exit | layer | FLOPs | wall clock |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for policy in result["policies"]:
-        lines.append(
-            f"| {policy['policy']} | {format_params(policy['params'])} | {_points(policy['dev_metric'])} | "
-            f"{_points(policy['test_metric'])} | {100 * (policy['test_metric'] - last):+.2f} | "
-            f"{policy['layer_speedup']:.2f}x | {policy['flops_speedup']:.2f}x | {_wallclock(policy)} |"
+    rows = tuple(
+        (
+            policy["policy"],
+            format_params(policy["params"]),
+            _points(policy["dev_metric"]),
+            _points(policy["test_metric"]),
+            f"{100 * (policy['test_metric'] - last):+.2f}",
+            f"{policy['layer_speedup']:.2f}x",
+            f"{policy['flops_speedup']:.2f}x",
+            _wallclock(policy),
         )
+        for policy in result["policies"]
+    )
+    headers = ("policy", "parameters", "dev metric", "test metric", "vs last exit", "layer", "FLOPs", "wall clock")
+    lines.append(to_markdown(Table(headers=headers, rows=rows, numeric_from=2)))
     return [*lines, ""]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from epee.formatting import format_params
+from epee.table import Table, to_markdown
 from epee.tasks.metrics import CLASS_BALANCED_METRICS
 
 SMALL_IMAGES_DIR = Path(__file__).resolve().parent / "results" / "small_images"
@@ -31,18 +32,17 @@ def balanced_section(results: Sequence[dict]) -> list[str]:
         "*degenerate* is an exit that predicts one class for >= 95% of examples or does not beat the majority",
         "class by 1 point (`epee.tasks.degeneracy`).",
         "",
-        "| dataset | metric | " + " | ".join(f"exit {number}" for number in range(1, _widest(results) + 1)) + " | "
-        "majority class |",
-        "|---|---|" + "---:|" * (_widest(results) + 1),
     ]
-    missing = []
+    rows, missing = [], []
     for result in results:
         if result["task"] != "single_label":
             continue
-        rows, lacking = _balanced_rows(result)
-        lines += [_row(result, name, values, majority, degenerate) for name, values, majority, degenerate in rows]
+        balanced, lacking = _balanced_rows(result)
+        rows += [_row(result, name, values, majority, degenerate) for name, values, majority, degenerate in balanced]
         if lacking:
             missing.append(f"{result['dataset']} ({lacking})")
+    headers = ("dataset", "metric", *(f"exit {number}" for number in range(1, _widest(results) + 1)), "majority class")
+    lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=2)))
     if missing:
         lines += [
             "",
@@ -72,11 +72,13 @@ def _balanced_rows(result: dict) -> tuple[list[tuple[str, list[float], float | N
     return [headline], f"any class-balanced metric, the run kept only {result['metric']} per exit"
 
 
-def _row(result: dict, name: str, values: Sequence[float], majority: float | None, degenerate: Sequence) -> str:
+def _row(
+    result: dict, name: str, values: Sequence[float], majority: float | None, degenerate: Sequence
+) -> tuple[str, ...]:
     pairs = zip(values, degenerate, strict=True)
     cells = [_points(value) + (" (degenerate)" if reason else "") for value, reason in pairs]
     cells += ["-"] * (result["num_layers"] - len(values))
-    return f"| {result['dataset']} | {name} | {' | '.join(cells)} | {'-' if majority is None else _points(majority)} |"
+    return (result["dataset"], name, *cells, "-" if majority is None else _points(majority))
 
 
 def small_images_section(results: Sequence[dict]) -> list[str]:
@@ -105,19 +107,18 @@ def small_images_section(results: Sequence[dict]) -> list[str]:
             f"{'on' if settings['augment'] else 'off'}, best epoch by the {settings['select_by']} dev "
             f"{result['metric']} over exits. Learned: {'yes' if result['learned'] else 'no'}.",
             "",
-            "| exit layer | " + " | ".join(f"test {name}" for name in result["per_exit_test"]) + " | test AUC | "
-            "degenerate on test |",
-            "|---:|" + "---:|" * (len(result["per_exit_test"]) + 1) + "---|",
         ]
+        rows = []
         for position, layer in enumerate(result["exit_layers"]):
             metrics = [_points(values[position]) for values in result["per_exit_test"].values()]
             reason = result["per_exit_test_degenerate"][position] or "-"
-            lines.append(
-                f"| {layer} | {' | '.join(metrics)} | {_points(result['per_exit_test_auc'][position])} | {reason} |"
-            )
+            rows.append((str(layer), *metrics, _points(result["per_exit_test_auc"][position]), reason))
         majority = [_points(result["majority_test"][name]) for name in result["per_exit_test"]]
+        rows.append(("majority class", *majority, "50.00", "-"))
+        metric_headers = (f"test {name}" for name in result["per_exit_test"])
+        headers = ("exit layer", *metric_headers, "test AUC", "degenerate on test")
         lines += [
-            f"| majority class | {' | '.join(majority)} | 50.00 | - |",
+            to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=0)),
             "",
             f"Calibrated on dev: **{selected['policy']}** ({format_params(selected['params'])}), dev "
             f"{result['metric']} {_points(selected['dev_metric'])}, test {_points(selected['test_metric'])} at "

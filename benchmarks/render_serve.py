@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from epee.table import Table, to_markdown
+
 SERVE_RESULTS_DIR = Path(__file__).resolve().parent / "results" / "serve"
 OFFLINE_TARGET = 0.80
 SPEEDUP_TARGET = 0.90
@@ -58,18 +60,18 @@ def _load_lines(load: dict) -> list[str]:
         f"{machine['load_average_before'][0]:.1f} before, {machine['load_average_after'][0]:.1f} after), so "
         "absolute rows/s are noisy and the ratios, measured interleaved, are the figures to read.",
         "",
-        "| clients | (a) rows/s | (a) p50 / p95 / p99 ms | (a) errors | (a) rows/batch | (b) rows/s "
-        "| (b) p50 / p95 / p99 ms | (b) errors | (b) rows/batch | (a)/(b) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    clients = sorted({int(key.split("-")[1]) for key in load["server"]})
-    for count in clients:
+    rows = []
+    for count in sorted({int(key.split("-")[1]) for key in load["server"]}):
         a, b = load["server"][f"a-{count}"], load["server"][f"b-{count}"]
-        lines.append(
-            f"| {count} | {a['rows_per_second']:.1f} | {_ms(a['p50_ms'])} / {_ms(a['p95_ms'])} / {_ms(a['p99_ms'])} "
-            f"| {a['errors']} | {_rows(a)} | {b['rows_per_second']:.1f} | {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} / "
-            f"{_ms(b['p99_ms'])} | {b['errors']} | {_rows(b)} | {_spread(load['ratios'][f'a_over_b_{count}'])} |"
-        )
+        cells = [str(count)]
+        for cell in (a, b):
+            latency = f"{_ms(cell['p50_ms'])} / {_ms(cell['p95_ms'])} / {_ms(cell['p99_ms'])}"
+            cells += [f"{cell['rows_per_second']:.1f}", latency, str(cell["errors"]), _rows(cell)]
+        rows.append((*cells, _spread(load["ratios"][f"a_over_b_{count}"])))
+    per_path = ("rows/s", "p50 / p95 / p99 ms", "errors", "rows/batch")
+    headers = ("clients", *(f"{path} {name}" for path in ("(a)", "(b)") for name in per_path), "(a)/(b)")
+    lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers))))
     offline, ratios = load["offline_batch32"], load["ratios"]
     lines += [
         "",

@@ -67,7 +67,7 @@ def main() -> None:
 
     exit_layers = torch.cat(
         [
-            early_exit_forward(model, batch, policy).exit_layer
+            early_exit_forward(model, batch, policy).exit_layers(model.exit_layers)
             for batch in (
                 featurizer.collate([split.features[i] for i in rows])
                 for rows in batch_indices(len(split), args.batch_size, lengths=split.lengths)

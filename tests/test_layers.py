@@ -1,7 +1,7 @@
 """The package layout follows the data path: imports only point down, and no module imports itself in a circle.
 
 Lower packages never import higher ones (DESIGN.md, "The data path"). Packages on one level are
-independent of each other. Top-level modules (errors, defaults, formatting) sit below everything
+independent of each other. Top-level modules (errors, defaults, formatting, table, atomic) sit below everything
 and import no epee package. Lazy imports inside functions count too: they are edges all the same.
 """
 

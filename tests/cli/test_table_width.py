@@ -5,6 +5,7 @@ from rich.console import Console
 
 from epee.cli.tables import policy_table
 from epee.formatting import format_params_short
+from epee.table import to_rich
 from epee.workflow.policy_comparison import PolicyEvaluation
 
 PARAMS = {
@@ -33,7 +34,7 @@ def _evaluation(policy, params, wallclock, flag=None):
 
 def _render(table) -> str:
     console = Console(width=80, record=True, color_system=None)
-    console.print(table)
+    console.print(to_rich(table))
     return console.export_text()
 
 

@@ -14,7 +14,8 @@ from tests.helpers import save_tiny_backbone, tiny_bert_model
 
 
 def _files(directory):
-    return {path.relative_to(directory).as_posix(): path.read_bytes() for path in directory.rglob("*") if path.is_file()}
+    files = (path for path in directory.rglob("*") if path.is_file())
+    return {path.relative_to(directory).as_posix(): path.read_bytes() for path in files}
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import torch
 from transformers import AutoModel
 
 from epee.models import MultiExitModel
-from epee.policies import POLICIES, make_policy
+from epee.policies import POLICIES
 from epee.policies.testing import check_dynamic
-from epee.runtime import early_exit_forward
 from epee.runtime.testing import ModelRunner
 from tests.tiny_configs import CONFIGS
 
@@ -63,10 +62,3 @@ def test_dynamic_inference_equals_simulation(model_type, multi_label):
         if policy.deployable:  # each at the point of its grid that spreads these rows over the most exits
             exits_seen |= check_dynamic(policy, runner, batch_sizes=(1, 7, ROWS))
     assert exits_seen == set(range(len(model.exit_layers))), "the points must make rows leave at every exit"
-
-
-def test_exit_layer_is_the_layer_of_the_exit_taken():
-    model = _model("bert", multi_label=False)
-    inputs = _inputs(model.backbone.config)
-    output = early_exit_forward(model, inputs, make_policy("patience", patience=1))
-    assert torch.equal(output.exit_layer, torch.tensor(model.exit_layers)[output.exit_index])

@@ -11,6 +11,7 @@ from epee.cli.tables import per_exit_table, policy_table, skipped_text
 from epee.data import Dataset
 from epee.models import MultiExitModel
 from epee.report import write_report
+from epee.table import to_rich
 from epee.workflow.assessment import DevCalibration, TestAssessment
 
 
@@ -28,27 +29,21 @@ def present_results(
     last_exit = test.per_exit_test_metric[-1]
     calibration = dev.calibration
     majority = ("majority",) if calibration.majority_metric is not None else ()
-    console.print(
-        per_exit_table(
-            f"{dataset.metric} per exit",
-            [*model.exit_layers, *majority],
-            {
-                "dev": [*calibration.per_exit_metric, calibration.majority_metric],
-                "test": [*test.per_exit_test_metric, test.majority_test_metric],
-            },
-            degenerate=_by_split(calibration.per_exit_degenerate, test.per_exit_test_degenerate),
-        )
+    per_exit = per_exit_table(
+        f"{dataset.metric} per exit",
+        [*model.exit_layers, *majority],
+        {
+            "dev": [*calibration.per_exit_metric, calibration.majority_metric],
+            "test": [*test.per_exit_test_metric, test.majority_test_metric],
+        },
+        degenerate=_by_split(calibration.per_exit_degenerate, test.per_exit_test_degenerate),
     )
+    console.print(to_rich(per_exit))
     if dev.skipped is not None:
         console.print(skipped_text(dev.skipped))
-    console.print(
-        policy_table(
-            f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)",
-            test.evaluations,
-            last_exit,
-            dev.calibration.oracle.layer_speedup,
-        )
-    )
+    title_of_policies = f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)"
+    oracle_speedup = dev.calibration.oracle.layer_speedup
+    console.print(to_rich(policy_table(title_of_policies, test.evaluations, last_exit, oracle_speedup)))
     explanation = explanation_text(dataset, dev, test, epsilon)
     written = write_report(
         directory,

@@ -1,14 +1,13 @@
-"""Rich tables the commands print."""
+"""The tables the commands print, built as :class:`epee.table.Table` and shown with :func:`epee.table.to_rich`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from rich.table import Table
-
 from epee.formatting import format_params, format_params_short, wallclock_cell
+from epee.table import Table
 
-DEGENERATE = "[bold red]degenerate[/bold red]"
+DEGENERATE = "degenerate"
 BUSY_NOTE = (
     "! machine too busy to time: the wall clock beats the layer speed-up by over 10% or its rounds spread "
     "over 25%; rerun on an idle machine."
@@ -27,55 +26,44 @@ def per_exit_table(
     last column marks those exits and the caption gives the reasons (rows beyond it, such as a
     baseline, are left unmarked).
     """
-    table = Table(title=title)
-    table.add_column("exit layer", justify="right")
-    for split in metrics_by_split:
-        table.add_column(split, justify="right")
     reasons = list(degenerate or [])
-    if degenerate is not None:
-        table.add_column("degenerate")
+    headers = ("exit layer", *metrics_by_split) + (("degenerate",) if degenerate is not None else ())
+    rows = []
     for position, layer in enumerate(exit_layers):
         cells = [f"{100 * values[position]:.1f}" for values in metrics_by_split.values()]
         if degenerate is not None:
             cells.append(DEGENERATE if position < len(reasons) and reasons[position] else "")
-        table.add_row(str(layer), *cells)
+        rows.append((str(layer), *cells))
     marked = [f"layer {layer}: {reason}" for layer, reason in zip(exit_layers, reasons, strict=False) if reason]
-    if marked:
-        table.caption = "Degenerate exits (never selected by calibration): " + "; ".join(marked) + "."
-    return table
+    caption = "Degenerate exits (never selected by calibration): " + "; ".join(marked) + "." if marked else None
+    return Table(headers=headers, rows=tuple(rows), title=title, caption=caption)
+
+
+def _speed_cells(metric: float, layer_speedup: float, flops_speedup: float | None, saved: float) -> tuple[str, ...]:
+    flops = "-" if flops_speedup is None else f"{flops_speedup:.2f}x"
+    return f"{100 * metric:.2f}", f"{layer_speedup:.2f}x", flops, f"{100 * saved:.0f}%"
 
 
 def frontier_table(result, selected=None) -> Table:
     """Every policy's Pareto frontier (metric vs layer speed-up) on the calibration split; fits 80 columns."""
-    table = Table(
-        title=f"Calibration frontier on {result.num_samples} samples ({result.metric_name}, points)",
-        caption="layer / FLOPs: speed-ups; saved: share of layers skipped; * = selected.",
-    )
-    for column in ("policy", "parameters", "metric", "layer", "FLOPs", "saved"):
-        table.add_column(column, justify="left" if column in ("policy", "parameters") else "right")
+    rows, section_starts = [], set()
     for policy in result.policies:
         for point in sorted(result.frontier(policy), key=lambda p: p.layer_speedup):
-            marker = " [bold green]*[/bold green]" if point == selected else ""
-            marker += f" {DEGENERATE}" if point.degenerate else ""
-            table.add_row(
-                point.policy,
-                format_params_short(point.params) + marker,
-                f"{100 * point.metric:.2f}",
-                f"{point.layer_speedup:.2f}x",
-                "-" if point.flops_speedup is None else f"{point.flops_speedup:.2f}x",
-                f"{100 * point.saved_fraction:.0f}%",
-            )
-        table.add_section()
+            marker = (" *" if point == selected else "") + (f" {DEGENERATE}" if point.degenerate else "")
+            cells = _speed_cells(point.metric, point.layer_speedup, point.flops_speedup, point.saved_fraction)
+            rows.append((point.policy, format_params_short(point.params) + marker, *cells))
+        section_starts.add(len(rows))
     oracle = result.oracle
-    table.add_row(
-        "oracle",
-        "bound",
-        f"{100 * oracle.metric:.2f}",
-        f"{oracle.layer_speedup:.2f}x",
-        "-" if oracle.flops_speedup is None else f"{oracle.flops_speedup:.2f}x",
-        f"{100 * oracle.saved_fraction:.0f}%",
+    oracle_cells = _speed_cells(oracle.metric, oracle.layer_speedup, oracle.flops_speedup, oracle.saved_fraction)
+    rows.append(("oracle", "bound", *oracle_cells))
+    return Table(
+        headers=("policy", "parameters", "metric", "layer", "FLOPs", "saved"),
+        rows=tuple(rows),
+        numeric_from=2,
+        title=f"Calibration frontier on {result.num_samples} samples ({result.metric_name}, points)",
+        caption="layer / FLOPs: speed-ups; saved: share of layers skipped; * = selected.",
+        section_starts=frozenset(section_starts),
     )
-    return table
 
 
 def policy_table(title: str, evaluations, last_exit_test_metric: float, oracle_speedup: float | None = None) -> Table:
@@ -83,27 +71,34 @@ def policy_table(title: str, evaluations, last_exit_test_metric: float, oracle_s
 
     A wall clock the machine was too busy to measure is marked ``!`` and explained in the caption.
     """
-    table = Table(title=title, caption="speed-ups: layer = L / mean exit layer; clock = measured vs plain model.")
-    for column in ("policy", "parameters", "test", "vs last", "layer", "FLOPs", "clock"):
-        table.add_column(column, justify="left" if column in ("policy", "parameters") else "right")
-    table.add_row("last exit", "all layers", f"{100 * last_exit_test_metric:.2f}", "-", "1.00x", "1.00x", "-")
-    table.add_section()
+    rows = [("last exit", "all layers", f"{100 * last_exit_test_metric:.2f}", "-", "1.00x", "1.00x", "-")]
     for evaluation in sorted(evaluations, key=lambda e: -e.layer_speedup):
-        table.add_row(
-            evaluation.policy,
-            format_params_short(evaluation.params) + (f" {DEGENERATE}" if evaluation.degenerate else ""),
-            f"{100 * evaluation.test_metric:.2f}",
-            f"{100 * (evaluation.test_metric - last_exit_test_metric):+.2f}",
-            f"{evaluation.layer_speedup:.2f}x",
-            f"{evaluation.flops_speedup:.2f}x",
-            wallclock_cell(evaluation.wallclock_speedup, getattr(evaluation, "wallclock_flag", None)),
+        rows.append(
+            (
+                evaluation.policy,
+                format_params_short(evaluation.params) + (f" {DEGENERATE}" if evaluation.degenerate else ""),
+                f"{100 * evaluation.test_metric:.2f}",
+                f"{100 * (evaluation.test_metric - last_exit_test_metric):+.2f}",
+                f"{evaluation.layer_speedup:.2f}x",
+                f"{evaluation.flops_speedup:.2f}x",
+                wallclock_cell(evaluation.wallclock_speedup, getattr(evaluation, "wallclock_flag", None)),
+            )
         )
+    section_starts = {1}
     if oracle_speedup is not None:
-        table.add_section()
-        table.add_row("oracle", "bound", "-", "-", f"{oracle_speedup:.2f}x", "-", "-")
+        section_starts.add(len(rows))
+        rows.append(("oracle", "bound", "-", "-", f"{oracle_speedup:.2f}x", "-", "-"))
+    caption = "speed-ups: layer = L / mean exit layer; clock = measured vs plain model."
     if any(getattr(evaluation, "wallclock_flag", None) for evaluation in evaluations):
-        table.caption += "\n" + BUSY_NOTE
-    return table
+        caption += "\n" + BUSY_NOTE
+    return Table(
+        headers=("policy", "parameters", "test", "vs last", "layer", "FLOPs", "clock"),
+        rows=tuple(rows),
+        numeric_from=2,
+        title=title,
+        caption=caption,
+        section_starts=frozenset(section_starts),
+    )
 
 
 def skipped_text(skipped) -> str:

@@ -18,6 +18,7 @@ from epee.policies.beem import BEEMParams, BEEMPolicy, beem_alpha_candidates, co
 from epee.policies.budget import BudgetParams, BudgetPolicy
 from epee.policies.entropy import EntropyParams, EntropyPolicy
 from epee.policies.epee import EPEEParams, EPEEPolicy
+from epee.policies.exit_result import ExitResult
 from epee.policies.fpabee import FPABEEParams, FPABEEPolicy
 from epee.policies.margin import MarginParams, MarginPolicy
 from epee.policies.maxprob import MaxProbParams, MaxProbPolicy
@@ -35,7 +36,7 @@ from epee.policies.registry import (
     unregister_policy,
 )
 from epee.policies.scores import DIVERGENCES
-from epee.policies.simulate import SimulationResult, fast_exit_index, simulate
+from epee.policies.simulate import fast_exit_index, simulate
 from epee.policies.tables import ExitTables
 
 DEPLOYABLE_POLICIES: tuple[str, ...] = (
@@ -68,6 +69,7 @@ __all__ = [
     "EntropyParams",
     "EntropyPolicy",
     "ExitPolicy",
+    "ExitResult",
     "ExitTables",
     "FPABEEParams",
     "FPABEEPolicy",
@@ -84,7 +86,6 @@ __all__ = [
     "PatiencePolicy",
     "PolicyParams",
     "PolicyState",
-    "SimulationResult",
     "beem_alpha_candidates",
     "cost_weights",
     "fast_exit_index",

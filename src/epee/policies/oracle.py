@@ -14,10 +14,11 @@ import torch
 
 from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, PolicyState
+from epee.policies.exit_result import ExitResult
 from epee.policies.params import Choice, PolicyParams, parameter
 from epee.policies.registry import register_policy
 from epee.policies.scores import predictions, same_prediction
-from epee.policies.simulate import SimulationResult, check_layer_logits
+from epee.policies.simulate import check_layer_logits
 
 ORACLE_REFERENCES = ("final", "gold")
 
@@ -31,7 +32,7 @@ class OracleParams(PolicyParams):
 
 def oracle_exits(
     layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
-) -> SimulationResult:
+) -> ExitResult:
     """Earliest exit per sample whose prediction equals the final exit's, or the gold ``labels`` when given.
 
     ``layer_logits`` is ``[exits, batch, classes]``; ``labels`` is ``[batch]`` class ids, or
@@ -48,7 +49,7 @@ def oracle_exits(
     matches[-1] = True  # [exits, batch]; the fallback
     exit_index = matches.byte().argmax(dim=0)  # first matching exit: argmax returns the first maximum
     rows = torch.arange(batch_size, device=layer_logits.device)
-    return SimulationResult(exit_index=exit_index, logits=layer_logits[exit_index, rows])
+    return ExitResult(exit_index=exit_index, logits=layer_logits[exit_index, rows])
 
 
 @register_policy

@@ -9,27 +9,12 @@ path of calibration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import torch
 
 from epee.errors import EpeeError
 from epee.policies.base import ExitPolicy, step_with_fallback
+from epee.policies.exit_result import ExitResult
 from epee.policies.tables import ExitTables
-
-
-@dataclass
-class SimulationResult:
-    """Where each sample exited and what it predicted there."""
-
-    exit_index: torch.Tensor  # [batch] long, 0-based index among the exits
-    logits: torch.Tensor  # [batch, classes], the logits of the exit taken
-
-    def exit_layers(self, exit_layer_numbers: Sequence[int]) -> torch.Tensor:
-        """1-based backbone layer of each sample's exit ``[batch]``, given the layer of every exit."""
-        layers = torch.as_tensor(exit_layer_numbers, dtype=torch.long, device=self.exit_index.device)
-        return layers[self.exit_index]
 
 
 def check_layer_logits(layer_logits: torch.Tensor) -> None:
@@ -41,7 +26,7 @@ def check_layer_logits(layer_logits: torch.Tensor) -> None:
         )
 
 
-def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: bool) -> SimulationResult:
+def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: bool) -> ExitResult:
     """Run ``policy`` over cached logits ``[exits, batch, classes]``; every sample exits by the last exit."""
     check_layer_logits(layer_logits)
     if not policy.deployable:
@@ -66,7 +51,7 @@ def simulate(policy: ExitPolicy, layer_logits: torch.Tensor, *, multi_label: boo
         still_running = ~exits_now
         running = running[still_running]
         state = state.select(still_running)
-    return SimulationResult(exit_index=exit_index, logits=exit_logits)
+    return ExitResult(exit_index=exit_index, logits=exit_logits)
 
 
 def fast_exit_index(policy: ExitPolicy, tables: ExitTables) -> torch.Tensor:

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import torch
 
 from epee.policies.base import ExitPolicy, step_with_fallback
+from epee.policies.exit_result import ExitResult
 from epee.policies.params import PolicyParams, constraints_of
 from epee.policies.registry import POLICIES, policy_class, policy_from_params, policy_params
 from epee.policies.simulate import fast_exit_index, simulate
@@ -65,13 +66,6 @@ def check_logits(multi_label: bool) -> torch.Tensor:
     return layer_logits
 
 
-class ExitOutcome(Protocol):
-    """Where each row exited and its logits there (a SimulationResult, or the runtime's EarlyExitOutput)."""
-
-    exit_index: torch.Tensor  # [rows] long
-    logits: torch.Tensor  # [rows, classes]
-
-
 class DynamicRunner(Protocol):
     """A model and its inputs as :func:`check_dynamic` sees them; :class:`epee.runtime.testing.ModelRunner` is one."""
 
@@ -80,7 +74,7 @@ class DynamicRunner(Protocol):
     def all_exit_logits(self) -> torch.Tensor:
         """Every exit's logits for every row ``[exits, rows, classes]``, from one pass with all exits."""
 
-    def early_exit(self, policy: ExitPolicy, rows: slice) -> ExitOutcome:
+    def early_exit(self, policy: ExitPolicy, rows: slice) -> ExitResult:
         """The runtime's early-exit loop under ``policy`` on ``rows`` of the inputs, as one batch."""
 
 

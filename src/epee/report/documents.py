@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from epee.report.tables import Table, html_table, markdown_table
+from epee.table import Table, to_html, to_markdown
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def render_markdown(content: ReportContent) -> str:
         "",
         "## Summary",
         "",
-        markdown_table(content.summary),
+        to_markdown(content.summary),
         "",
         content.speedup_note,
         "",
@@ -76,7 +76,7 @@ def render_markdown(content: ReportContent) -> str:
         *figures,
         "## Metric of each exit",
         "",
-        markdown_table(content.per_exit),
+        to_markdown(content.per_exit),
         "",
     ]
     return "\n".join(lines)
@@ -132,12 +132,12 @@ def render_html(content: ReportContent) -> str:
 </ul>
 <p class="explanation">{escape(content.explanation)}</p>
 <h2>Summary</h2>
-{html_table(content.summary)}
+{to_html(content.summary)}
 <p class="note">{escape(content.speedup_note)}</p>
 <h2>Figures</h2>
 {figures}
 <h2>Metric of each exit</h2>
-{html_table(content.per_exit)}
+{to_html(content.per_exit)}
 </body>
 </html>
 """

@@ -1,4 +1,4 @@
-"""The report's tables as plain rows of strings, rendered to Markdown or HTML.
+"""The report's tables as plain rows of strings (:class:`epee.table.Table`), rendered to Markdown and HTML.
 
 Rows are built once from the numbers and formatted once, so ``report.md`` and ``report.html``
 can never disagree: metrics in points (x100, two decimals), speed-ups as factors (``1.85x``),
@@ -7,13 +7,12 @@ and ``n/a`` wherever a figure was not measured.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from epee.calibrate.results import CalibrationResult
 from epee.formatting import format_params
+from epee.table import Table
 
 if TYPE_CHECKING:
     from epee.workflow.policy_comparison import PolicyEvaluation
@@ -31,15 +30,6 @@ SUMMARY_HEADERS = (
 )
 NUMERIC_FROM = 2
 """Columns from this index on hold numbers (right-aligned)."""
-
-
-@dataclass(frozen=True)
-class Table:
-    """Column headers and rows of already formatted cells."""
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric_from: int = NUMERIC_FROM
 
 
 def marked(text: str, degenerate: str | None) -> str:
@@ -107,7 +97,7 @@ def summary_table(
             NOT_AVAILABLE,
         )
     )
-    return Table(headers=SUMMARY_HEADERS, rows=tuple(rows))
+    return Table(headers=SUMMARY_HEADERS, rows=tuple(rows), numeric_from=NUMERIC_FROM)
 
 
 def _last_exit_flops_speedup(calibration: CalibrationResult) -> float | None:
@@ -155,27 +145,3 @@ def per_exit_table(
         baseline += () if per_exit_test_metric is None else (in_points(majority_test_metric),)
         rows.append(baseline + (("-",) if marks else ()))
     return Table(headers=headers, rows=tuple(rows), numeric_from=0)
-
-
-def markdown_table(table: Table) -> str:
-    """A GitHub-flavoured Markdown table; pipes inside cells are escaped."""
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    alignment = ["---:" if column >= table.numeric_from else "---" for column in range(len(table.headers))]
-    return "\n".join([line(table.headers), "|" + "|".join(alignment) + "|", *(line(row) for row in table.rows)])
-
-
-def html_table(table: Table) -> str:
-    """An HTML table; numeric columns carry ``class="num"`` so the stylesheet right-aligns them."""
-
-    def cell(tag: str, column: int, text: str) -> str:
-        numeric = ' class="num"' if column >= table.numeric_from else ""
-        return f"<{tag}{numeric}>{html.escape(text)}</{tag}>"
-
-    header = "".join(cell("th", column, text) for column, text in enumerate(table.headers))
-    body = "\n".join(
-        "<tr>" + "".join(cell("td", column, text) for column, text in enumerate(row)) + "</tr>" for row in table.rows
-    )
-    return f"<table>\n<thead><tr>{header}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"

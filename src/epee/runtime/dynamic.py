@@ -8,25 +8,18 @@ Rows that exit stop costing anything: their hidden states, masks and per-row lay
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 
 from epee.models import MultiExitModel
 from epee.policies.base import ExitPolicy, step_with_fallback
-
-
-@dataclass
-class EarlyExitOutput:
-    logits: torch.Tensor  # [batch, labels], from the exit each row took
-    exit_index: torch.Tensor  # [batch], 0-based index among the model's exits
-    exit_layer: torch.Tensor  # [batch], 1-based backbone layer of that exit
+from epee.policies.exit_result import ExitResult
 
 
 @torch.inference_mode()
 def early_exit_forward(
     model: MultiExitModel, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy
-) -> EarlyExitOutput:
+) -> ExitResult:
     """Run one batch with early exits under ``policy`` (falling back to the last exit)."""
     family, heads = model.family, model.heads
     num_exits = len(model.exit_layers)
@@ -58,5 +51,4 @@ def early_exit_forward(
         state = state.select(staying)
         policy_state = policy_state.select(staying)
 
-    exit_layers = torch.as_tensor(model.exit_layers, device=device)
-    return EarlyExitOutput(logits=logits_out, exit_index=exit_index_out, exit_layer=exit_layers[exit_index_out])
+    return ExitResult(exit_index=exit_index_out, logits=logits_out)

@@ -126,6 +126,6 @@ def predict(
         for rows in batches:
             output = early_exit_forward(model, featurizer.collate([features[row] for row in rows]), policy)
             index = torch.as_tensor(rows)
-            logits[index], exit_layer[index] = output.logits.float().cpu(), output.exit_layer.cpu()
+            logits[index], exit_layer[index] = output.logits.float().cpu(), output.exit_layers(model.exit_layers).cpu()
             bar.update(len(rows))
     return Predictions(logits, exit_layer, list(model.config.label_names), model.config.multi_label, model.num_layers)

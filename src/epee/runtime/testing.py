@@ -16,7 +16,8 @@ import torch
 
 from epee.models import MultiExitModel
 from epee.policies.base import ExitPolicy
-from epee.runtime.dynamic import EarlyExitOutput, early_exit_forward
+from epee.policies.exit_result import ExitResult
+from epee.runtime.dynamic import early_exit_forward
 
 
 class ModelRunner:
@@ -35,6 +36,6 @@ class ModelRunner:
                 self._all_exit_logits = self.model(self.inputs)
         return self._all_exit_logits
 
-    def early_exit(self, policy: ExitPolicy, rows: slice) -> EarlyExitOutput:
+    def early_exit(self, policy: ExitPolicy, rows: slice) -> ExitResult:
         """The runtime's early-exit loop under ``policy`` on ``rows`` of the inputs, as one batch."""
         return early_exit_forward(self.model, {key: value[rows] for key, value in self.inputs.items()}, policy)

@@ -14,6 +14,7 @@ from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.tables import frontier_table, per_exit_table, skipped_text
 from epee.formatting import format_params
+from epee.table import to_rich
 
 
 @user_errors
@@ -59,8 +60,9 @@ def calibrate(
     )
     result, selected = calibrated.calibration, calibrated.selected
     rows, dev = [*model.exit_layers, "majority"], [*result.per_exit_metric, result.majority_metric]
-    console.print(per_exit_table(f"Dev {dataset.metric} per exit", rows, {"dev": dev}, result.per_exit_degenerate))
-    console.print(frontier_table(result, selected))
+    per_exit = per_exit_table(f"Dev {dataset.metric} per exit", rows, {"dev": dev}, result.per_exit_degenerate)
+    console.print(to_rich(per_exit))
+    console.print(to_rich(frontier_table(result, selected)))
     if calibrated.skipped is not None:
         console.print(skipped_text(calibrated.skipped))
     if output is not None:

@@ -12,6 +12,7 @@ from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.tables import per_exit_table
+from epee.table import to_rich
 
 
 @user_errors
@@ -35,4 +36,4 @@ def evaluate(
     model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     table = exit_metric_table(model, dataset, split)
     title = f"{split} metrics per exit ({len(getattr(dataset, split) or [])} examples)"
-    console.print(per_exit_table(title, [*model.exit_layers, "majority"], table.metrics, table.degenerate))
+    console.print(to_rich(per_exit_table(title, [*model.exit_layers, "majority"], table.metrics, table.degenerate)))

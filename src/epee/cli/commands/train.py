@@ -13,6 +13,7 @@ from epee.cli.output import console
 from epee.cli.tables import per_exit_table
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
 from epee.errors import EpeeError
+from epee.table import to_rich
 from epee.train.settings import (
     FINE_TUNING_EPOCHS,
     FULL_FINE_TUNING_LEARNING_RATE,
@@ -132,7 +133,7 @@ def train(
         best = history.epochs[history.best_epoch]
         title = f"Dev {dataset.metric} per exit (best epoch)"
         exits = trained.model.exit_layers
-        console.print(per_exit_table(title, exits, {"dev": best.dev_exit_metrics}, best.dev_exit_degenerate))
+        console.print(to_rich(per_exit_table(title, exits, {"dev": best.dev_exit_metrics}, best.dev_exit_degenerate)))
     console.print(f"Trained in {history.seconds:.0f} s ({history.steps} steps); checkpoint written to {output}.")
     if history.learned is False:
         console.print(
