@@ -77,3 +77,31 @@ def test_calibrate_refuses_an_output_folder_that_is_not_a_checkpoint(trained, tm
     result = runner.invoke(app, ["calibrate", str(checkpoint), "--output", str(folder)])
     assert result.exit_code == 2 and "not a checkpoint epee wrote" in " ".join(result.output.split())
     assert [path.name for path in folder.iterdir()] == ["notes.txt"]
+
+
+def test_calibrate_after_train_needs_no_data_options(trained, tmp_path):
+    _, checkpoint = trained
+    result = runner.invoke(
+        app, ["calibrate", str(checkpoint), "--allow-degenerate", "-o", str(tmp_path / "calibrated")]
+    )
+    assert result.exit_code == 0, result.output
+    assert MultiExitModel.from_pretrained(tmp_path / "calibrated").config.calibration is not None
+
+
+def test_a_split_column_trains_on_its_train_rows_only(tmp_path):
+    rows = [(text, label, "train") for text, label in ROWS[::2]] + [(text, label, "test") for text, label in ROWS[1::2]]
+    data = tmp_path / "notes.csv"
+    data.write_text("text,label,split\n" + "".join(f"{text},{label},{split}\n" for text, label, split in rows))
+    backbone = save_tiny_backbone(tmp_path / "backbone")
+    arguments = ["train", "--data", str(data), "--backbone", backbone, "--peft", "none", "--epochs", "1"]
+    ignored = runner.invoke(app, [*arguments, "-o", str(tmp_path / "ignored")])
+    assert ignored.exit_code == 2 and "pass --split-column split" in " ".join(ignored.output.split())
+    assert not (tmp_path / "ignored").exists()
+    checkpoint = tmp_path / "model"
+    result = runner.invoke(app, [*arguments, "--split-column", "split", "-o", str(checkpoint)])
+    assert result.exit_code == 0, result.output
+    _, dataset = load_checkpoint_and_data(checkpoint, {})  # the recorded recipe keeps the split column
+    train_texts = {text for text, _, split in rows if split == "train"}
+    assert {example.text for example in dataset.train + dataset.dev} == train_texts
+    assert [example.text for example in dataset.test] == [text for text, _, split in rows if split == "test"]
+    assert runner.invoke(app, ["evaluate", str(checkpoint), "--split", "test"]).exit_code == 0

@@ -45,3 +45,52 @@ def test_the_default_metric_of_single_label_user_data_is_class_balanced():
     assert default_metric(multi_label=False) == "macro_f1"
     assert default_metric(multi_label=False, negative_label="none") == "micro_f1_excluding_negative"
     assert default_metric(multi_label=True) == "multilabel_micro_f1"
+
+
+def _split_file(path, rows):
+    path.write_text("text,label,split\n" + "".join(f"{text},{label},{split}\n" for text, label, split in rows))
+    return path
+
+
+SPLIT_ROWS = [(f"train {i}", "pos" if i % 2 else "neg", "train") for i in range(20)]
+SPLIT_ROWS += [("dev a", "pos", "Validation"), ("dev b", "neg", "dev")]
+SPLIT_ROWS += [("test a", "pos", "test"), ("test b", "neg", " TEST ")]
+
+
+def test_a_split_column_gives_each_row_its_split(tmp_path):
+    data = _split_file(tmp_path / "notes.csv", SPLIT_ROWS)
+    dataset = dataset_from_files(data, split_column="split")
+    assert [example.text for example in dataset.train] == [f"train {i}" for i in range(20)]
+    assert [example.text for example in dataset.dev] == ["dev a", "dev b"]
+    assert [example.text for example in dataset.test] == ["test a", "test b"]
+
+
+def test_without_dev_rows_dev_is_carved_from_the_train_rows_only(tmp_path):
+    data = _split_file(tmp_path / "notes.csv", [row for row in SPLIT_ROWS if row[2] != "dev" and "dev" not in row[0]])
+    dataset = dataset_from_files(data, split_column="split", seed=3)
+    assert {example.text for example in dataset.train + dataset.dev} == {f"train {i}" for i in range(20)}
+    assert len(dataset.dev) == 2 and [example.text for example in dataset.test] == ["test a", "test b"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "options", "message"),
+    [
+        (SPLIT_ROWS, {}, "pass --split-column split to use it"),
+        ([*SPLIT_ROWS, ("odd", "pos", "holdout")], {"split_column": "split"}, "has 'holdout' in the split column"),
+        ([*SPLIT_ROWS, ("odd", "pos", "secret patient words")], {"split_column": "split"}, "a 20-character value"),
+        ([row for row in SPLIT_ROWS if row[2] != "train"], {"split_column": "split"}, "No row of"),
+    ],
+    ids=["unused-split-column", "unknown-value", "value-not-echoed", "no-train-rows"],
+)
+def test_split_column_mistakes_are_one_sentence(tmp_path, rows, options, message):
+    data = _split_file(tmp_path / "notes.csv", rows)
+    with pytest.raises(ValueError, match=message) as error:
+        dataset_from_files(data, **options)
+    assert "patient" not in str(error.value)
+
+
+def test_a_split_column_and_a_file_for_the_same_split_conflict(tmp_path):
+    data = _split_file(tmp_path / "notes.csv", SPLIT_ROWS)
+    test = _write(tmp_path / "test.csv", [("other", "pos")])
+    with pytest.raises(ValueError, match="marks 2 rows as test, and --test gives a test file too"):
+        dataset_from_files(data, split_column="split", test_path=test)

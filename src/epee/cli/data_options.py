@@ -54,6 +54,14 @@ DATA_OPTIONS: dict[str, Any] = {
         str | None,
         typer.Option("--label-separator", help="Separator of labels in a cell (multi-label).", rich_help_panel=_PANEL),
     ],
+    "split_column": Annotated[
+        str | None,
+        typer.Option(
+            "--split-column",
+            help="Column of --data naming each row's split: train, dev (or validation), test.",
+            rich_help_panel=_PANEL,
+        ),
+    ],
     "data_dir": Annotated[
         Path | None,
         typer.Option(

@@ -41,6 +41,7 @@ class DataRecipe:
     label_column: str = "label"
     text_pair_column: str | None = None
     label_separator: str | None = None
+    split_column: str | None = None
     data_dir: str | None = None
     max_examples: int | None = None
     seed: int = DEFAULT_SEED
@@ -67,6 +68,7 @@ class DataRecipe:
         given = {name: value for name, value in overrides.items() if value is not None}
         if "dataset" in given:
             given.setdefault("data", None)
+            given.setdefault("split_column", None)
         if "data" in given:
             given.setdefault("dataset", None)
         return replace(self, **given)
@@ -75,6 +77,11 @@ class DataRecipe:
         if (self.dataset is None) == (self.data is None):
             raise EpeeError("Give exactly one of --dataset NAME (a registered dataset) or --data FILE (your own file).")
         if self.dataset is not None:
+            if self.split_column is not None:
+                raise EpeeError(
+                    f"--split-column applies to your own --data file; the registered dataset {self.dataset!r} "
+                    "comes with its splits. Leave it out."
+                )
             options = {"max_examples": self.max_examples} if self.max_examples is not None else {}
             return load_dataset(self.dataset, self.data_dir, seed=self.seed, **options)
         return dataset_from_files(
@@ -86,6 +93,7 @@ class DataRecipe:
             label_column=self.label_column,
             text_pair_column=self.text_pair_column,
             label_separator=self.label_separator,
+            split_column=self.split_column,
             seed=self.seed,
             max_examples=self.max_examples,
             encoding=self.encoding,

@@ -50,7 +50,7 @@ def infer_format(path: Path, format: str | None = None) -> str:
     if format is None:
         if path.suffix.lower() not in FORMATS:
             raise EpeeError(
-                f"Cannot tell the format of {path} from its suffix {path.suffix!r}; pass format= one of {known}."
+                f"Cannot tell the format of {path} from its suffix {path.suffix!r}; pass --format with one of {known}."
             )
         return FORMATS[path.suffix.lower()]
     if format not in known:
@@ -421,18 +421,38 @@ def read_table(
     rows = read_rows(path, format=format, encoding=encoding)
     if not rows:
         raise EpeeError(f"{path} has a header but no records.")
-    require_columns(rows, (text_column, label_column, text_pair_column, group_column), str(path))
-    examples = []
-    for row in rows:
-        examples.append(
-            Example(
-                text=required_text(row, text_column, str(path)),
-                labels=_labels(row.values[label_column], label_separator, row.where(str(path)), label_column),
-                text_pair=optional_text(row, text_pair_column, str(path)) if text_pair_column else None,
-                group=_group(row.values[group_column]) if group_column else None,
-            )
+    return examples_from_rows(
+        rows,
+        str(path),
+        text_column=text_column,
+        label_column=label_column,
+        text_pair_column=text_pair_column,
+        label_separator=label_separator,
+        group_column=group_column,
+    )
+
+
+def examples_from_rows(
+    rows: Sequence[Row],
+    source: str,
+    *,
+    text_column: str,
+    label_column: str,
+    text_pair_column: str | None = None,
+    label_separator: str | None = None,
+    group_column: str | None = None,
+) -> list[Example]:
+    """:func:`read_table`'s examples from rows already read (e.g. one split's rows of a file with a split column)."""
+    require_columns(rows, (text_column, label_column, text_pair_column, group_column), source)
+    return [
+        Example(
+            text=required_text(row, text_column, source),
+            labels=_labels(row.values[label_column], label_separator, row.where(source), label_column),
+            text_pair=optional_text(row, text_pair_column, source) if text_pair_column else None,
+            group=_group(row.values[group_column]) if group_column else None,
         )
-    return examples
+        for row in rows
+    ]
 
 
 def _group(value: Any) -> str | None:

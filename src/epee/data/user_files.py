@@ -4,7 +4,10 @@ Choices a benchmark reader would fix per corpus are made here from the data:
 
 * the task is multi-label when ``label_separator`` is given or a JSON label is a list;
 * ``label_names`` are the labels seen in train, sorted, so the same files always give the same ids;
-* without a dev file, dev is a seeded, stratified ``dev_fraction`` (0.1) of train;
+* with ``split_column``, that column of the training file says each row's split (train, dev or
+  validation, test); a column named ``split`` that is not named so is an error, because reading it as
+  data would train on the test rows;
+* without a dev file or dev rows, dev is a seeded, stratified ``dev_fraction`` (0.1) of train;
 * the metric, unless named, is :func:`default_metric`'s choice.
 """
 
@@ -15,10 +18,14 @@ from pathlib import Path
 
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
-from epee.data.tabular import DEFAULT_ENCODING, read_table, same_file
+from epee.data.tabular import DEFAULT_ENCODING, Row, describe_columns, examples_from_rows, read_rows, same_file
 from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
+
+SPLIT_VALUES = {"train": "train", "dev": "dev", "validation": "dev", "test": "test"}
+"""The values a split column may hold (any case), and the split each one names."""
+UNUSED_SPLIT_COLUMN = "split"
 
 
 def _check_distinct_files(train: str | Path, dev: str | Path | None, test: str | Path | None) -> None:
@@ -44,6 +51,7 @@ def dataset_from_files(
     text_pair_column: str | None = None,
     label_separator: str | None = None,
     group_column: str | None = None,
+    split_column: str | None = None,
     negative_label: str | None = None,
     metric: str | None = None,
     dev_fraction: float = 0.1,
@@ -60,24 +68,54 @@ def dataset_from_files(
         raise EpeeError(f"max_examples must be a positive number of examples, got {max_examples}.")
     _check_distinct_files(train_path, dev_path, test_path)
 
-    def read(path: str | Path) -> list[Example]:
-        return read_table(
-            path,
-            format=format,
+    def examples(rows: list[Row], source: str | Path) -> list[Example]:
+        return examples_from_rows(
+            rows,
+            str(source),
             text_column=text_column,
             label_column=label_column,
             text_pair_column=text_pair_column,
             label_separator=label_separator,
             group_column=group_column,
-            encoding=encoding,
         )
 
-    train = read(train_path)
+    def read(path: str | Path) -> list[Row]:
+        rows = read_rows(path, format=format, encoding=encoding)
+        if not rows:
+            raise EpeeError(f"{path} has a header but no records.")
+        used = (text_column, label_column, text_pair_column, group_column)
+        if (
+            split_column is None
+            and UNUSED_SPLIT_COLUMN not in used
+            and any(UNUSED_SPLIT_COLUMN in row.values for row in rows)
+        ):
+            raise EpeeError(
+                f"{path} has a column 'split' that epee would ignore, training on every row, test rows included; "
+                f"pass --split-column {UNUSED_SPLIT_COLUMN} to use it as the split, or rename the column."
+            )
+        return rows
+
+    train_rows = read(train_path)
+    by_split = _rows_by_split(train_rows, split_column, str(train_path)) if split_column else {"train": train_rows}
+    for split, path, option in (("dev", dev_path, "--dev"), ("test", test_path, "--test")):
+        if path is not None and by_split.get(split):
+            raise EpeeError(
+                f"The split column {split_column!r} of {train_path} already marks {len(by_split[split])} rows as "
+                f"{split}, and {option} gives a {split} file too; give one of them."
+            )
+    if not by_split.get("train"):
+        raise EpeeError(f"No row of {train_path} is marked train in the split column {split_column!r}.")
+    train = examples(by_split["train"], train_path)
     if dev_path is not None:
-        dev = read(dev_path)
+        dev = examples(read(dev_path), dev_path)
+    elif by_split.get("dev"):
+        dev = examples(by_split["dev"], train_path)
     else:
         train, dev = stratified_split(train, dev_fraction, seed=seed)
-    test = read(test_path) if test_path is not None else None
+    if test_path is not None:
+        test = examples(read(test_path), test_path)
+    else:
+        test = examples(by_split["test"], train_path) if by_split.get("test") else None
     if max_examples is not None:
         capped = subsample_splits({"train": train, "dev": dev, "test": test}, max_examples, seed=seed)
         train, dev, test = capped["train"], capped["dev"], capped["test"]
@@ -105,3 +143,31 @@ def default_metric(*, multi_label: bool, negative_label: str | None = None) -> s
     if multi_label:
         return "multilabel_micro_f1"
     return "macro_f1" if negative_label is None else "micro_f1_excluding_negative"
+
+
+def _rows_by_split(rows: list[Row], split_column: str, source: str) -> dict[str, list[Row]]:
+    """The rows of each split named in ``split_column``; a value outside :data:`SPLIT_VALUES` is an error."""
+    by_split: dict[str, list[Row]] = {"train": [], "dev": [], "test": []}
+    for row in rows:
+        if split_column not in row.values:
+            raise EpeeError(
+                f"{row.where(source)} has no split column {split_column!r}; every row needs train, dev or test there."
+            )
+        value = row.values[split_column]
+        split = SPLIT_VALUES.get(value.strip().lower()) if isinstance(value, str) else None
+        if split is None:
+            shown = _describe_split_value(value)
+            raise EpeeError(
+                f"{row.where(source)} has {shown} in the split column {split_column!r}; use train, dev (or validation) "
+                "or test."
+            )
+        by_split[split].append(row)
+    return by_split
+
+
+def _describe_split_value(value: object) -> str:
+    """A split cell safe to print: a word is shown, anything longer or stranger only by its length (it may be text)."""
+    if not isinstance(value, str) or not value.strip():
+        return "an empty or non-text value"
+    shown = describe_columns([value])[0]
+    return f"a {len(value)}-character value" if shown.startswith("<") else shown

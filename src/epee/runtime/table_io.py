@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -21,6 +21,8 @@ class InputRows:
     text_pairs: list[str | None] | None
     row_numbers: list[int]
     bad_rows: list[dict]
+    carried: list[dict]
+    """Per row, the values of the columns carried to the output (``--id-column``, ``--keep-column``), unchanged."""
 
 
 def bad_rows_path(output: Path) -> Path:
@@ -45,30 +47,36 @@ def read_input_rows(
     format: str | None,
     skip_bad_rows: bool,
     encoding: str = DEFAULT_ENCODING,
+    carried_columns: Sequence[str] = (),
 ) -> InputRows:
     """Texts to predict; a bad row (missing column, empty or non-text cell) stops with its number, or is set aside.
 
-    An empty or null text pair means "no pair", as in training.
+    An empty or null text pair means "no pair", as in training. ``carried_columns`` must exist in every
+    row; their values travel to the output as they are. ``--skip-bad-rows`` is suggested only when some
+    rows are good: when every row is bad (a column missing from the header), setting rows aside cannot help.
     """
     rows = read_rows(path, format=format, encoding=encoding)
     if not rows:
         raise EpeeError(f"{path} holds no rows to predict.")
-    columns = [text_column] + ([text_pair_column] if text_pair_column else [])
-    texts, pairs, numbers, bad = [], [], [], []
+    columns = [text_column] + ([text_pair_column] if text_pair_column else []) + list(carried_columns)
+    texts, pairs, numbers, carried, bad = [], [], [], [], []
+    first_problem = None
     for row in rows:
         try:
             text, pair = _texts(row, columns, text_column, text_pair_column, str(path))
         except EpeeError as problem:
-            if not skip_bad_rows:
-                raise EpeeError(f"{problem} Or pass --skip-bad-rows to set such rows aside.") from None
+            first_problem = first_problem or str(problem)
             bad.append({"row": row.number, "line": row.line, "problem": str(problem), "values": row.values})
             continue
         texts.append(text)
         pairs.append(pair)
         numbers.append(row.number)
+        carried.append({column: row.values[column] for column in carried_columns})
     if not texts:
-        raise EpeeError(f"No row of {path} can be predicted; all {len(rows)} were bad.")
-    return InputRows(texts, pairs if text_pair_column else None, numbers, bad)
+        raise EpeeError(f"No row of {path} can be predicted, all {len(rows)} are bad: {first_problem}")
+    if bad and not skip_bad_rows:
+        raise EpeeError(f"{first_problem} Or pass --skip-bad-rows to set such rows aside ({len(bad)} of {len(rows)}).")
+    return InputRows(texts, pairs if text_pair_column else None, numbers, bad, carried)
 
 
 def _texts(

@@ -33,14 +33,21 @@ def predict(
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing OUTPUT (never the input).")] = False,
     encoding: Annotated[str, typer.Option(help="Text encoding of INPUT, e.g. latin-1 or cp1252.")] = "utf-8-sig",
+    id_column: Annotated[
+        str | None, typer.Option(help="Input column copied to the output in place of the row number.")
+    ] = None,
+    keep_column: Annotated[
+        list[str] | None, typer.Option(help="Input column copied to the output as it is (repeatable).")
+    ] = None,
     allow_external_backbone: AllowExternalBackboneOption = False,
 ) -> None:
     """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
     from epee.models import MultiExitModel
-    from epee.runtime.predict_file import predict_file
+    from epee.runtime.predict_file import check_carried_columns, predict_file
     from epee.runtime.table_io import check_prediction_outputs
     from epee.tasks.encoding import check_batch_size
 
+    check_carried_columns(id_column, keep_column or [])
     check_prediction_outputs(output, input, overwrite=overwrite)  # before the model loads
     check_batch_size(batch_size)
     chosen = policy_from_options(policy, param)
@@ -59,6 +66,8 @@ def predict(
         overwrite=overwrite,
         encoding=encoding,
         progress=True,
+        id_column=id_column,
+        keep_columns=keep_column or [],
     )
     if summary.bad_rows:
         console.print(f"[yellow]{summary.bad_rows} bad rows set aside in {summary.bad_rows_path}.[/yellow]")
