@@ -145,7 +145,7 @@ def main() -> None:
     model = MultiExitModel.from_pretrained(args.checkpoint)
     model.merge_peft()
     calibrated = resolve_policy(model, None)
-    full_depth = make_policy("budget", exit_index=len(model.exit_layers) - 1)
+    full_depth = make_policy("budget", exit_layer=len(model.exit_layers))
     load_before = os.getloadavg()
 
     cells: dict[str, list[dict]] = {}

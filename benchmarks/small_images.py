@@ -79,7 +79,11 @@ def run(train_examples: int, seed: int) -> dict:
             "augment": settings.augment,
             "select_by": settings.select_by,
         },
-        "training": {"steps": history.steps, "seconds": round(history.seconds, 1), "best_epoch": history.best_epoch},
+        "training": {
+            "steps": history.steps,
+            "seconds": round(history.seconds, 1),
+            "best_epoch": history.to_dict()["best_epoch"],
+        },
         "learned": history.learned,
         "exit_layers": list(model.exit_layers),
         "per_exit_dev": list(dev.calibration.per_exit_metric),

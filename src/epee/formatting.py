@@ -23,7 +23,7 @@ SHORT_NAMES = {
     "patience": "t",
     "normalized": "norm",
     "divergence": "div",
-    "exit_index": "exit",
+    "exit_layer": "exit",
     "accuracies": "acc",
     "weights": "w",
     "num_exits": "exits",

@@ -45,14 +45,14 @@ def test_collapsed_and_losing_exits_are_marked(result):
         None,
         "55.0 does not beat the majority baseline 60.0 by 1.0",
     )
-    budget = {point.params["exit_index"]: point.degenerate for point in result.points_of("budget")}
-    assert [budget[index] is not None for index in range(4)] == [True, True, False, True]
+    budget = {point.params["exit_layer"]: point.degenerate for point in result.points_of("budget")}
+    assert [budget[layer] is not None for layer in range(1, 5)] == [True, True, False, True]
     assert CalibrationResult.from_dict(result.to_dict()) == result
 
 
 def test_every_rule_skips_degenerate_points(result):
     chosen = result.select("fastest_within", 0.01)
-    assert (chosen.policy, chosen.params, chosen.layer_speedup) == ("budget", {"exit_index": 2}, 4 / 3)
+    assert (chosen.policy, chosen.params, chosen.layer_speedup) == ("budget", {"exit_layer": 3}, 4 / 3)
     assert result.at_least_last_exit() == chosen
     assert result.select("best_at_speedup", 1.0) == chosen  # the best non-degenerate metric
     with pytest.raises(ValueError, match="No calibrated point reaches a layer speed-up of 2"):
@@ -61,24 +61,24 @@ def test_every_rule_skips_degenerate_points(result):
 
 def test_the_skipped_fastest_candidate_is_reported(result):
     skipped = result.skipped_as_degenerate("fastest_within", 0.01)
-    assert (skipped.policy, skipped.params, skipped.layer_speedup) == ("budget", {"exit_index": 0}, 4.0)
+    assert (skipped.policy, skipped.params, skipped.layer_speedup) == ("budget", {"exit_layer": 1}, 4.0)
     assert skipped.degenerate.startswith("one prediction for 100.0%")
     assert result.skipped_as_degenerate("fastest_within", 0.01) != result.select("fastest_within", 0.01)
 
 
 def test_allow_degenerate_restores_the_unfiltered_choice(result):
     chosen = result.select("fastest_within", 0.01, allow_degenerate=True)
-    assert (chosen.params, chosen.layer_speedup, chosen.metric) == ({"exit_index": 0}, 4.0, 0.6)
-    assert result.best_at_speedup(2.0, allow_degenerate=True).params == {"exit_index": 0}
+    assert (chosen.params, chosen.layer_speedup, chosen.metric) == ({"exit_layer": 1}, 4.0, 0.6)
+    assert result.best_at_speedup(2.0, allow_degenerate=True).params == {"exit_layer": 1}
     assert result.candidates(allow_degenerate=True) == result.points
 
 
 def test_per_policy_choices_avoid_degenerate_points_unless_allowed(result):
     chosen = select_per_policy(result, "fastest_within", 0.01)
-    assert chosen["budget"].params == {"exit_index": 2}
+    assert chosen["budget"].params == {"exit_layer": 3}
     assert not chosen["patience"].degenerate
     allowed = select_per_policy(result, "fastest_within", 0.01, allow_degenerate=True)
-    assert allowed["budget"].params == {"exit_index": 0}
+    assert allowed["budget"].params == {"exit_layer": 1}
 
 
 def test_a_model_whose_every_setting_is_degenerate_did_not_learn():
@@ -94,4 +94,4 @@ def test_a_model_whose_every_setting_is_degenerate_did_not_learn():
     )
     with pytest.raises(ValueError, match=r"did not learn: every calibrated setting is degenerate on these 20 samples"):
         result.select("fastest_within", 0.01)
-    assert result.select("fastest_within", 0.01, allow_degenerate=True).params == {"exit_index": 0}
+    assert result.select("fastest_within", 0.01, allow_degenerate=True).params == {"exit_layer": 1}

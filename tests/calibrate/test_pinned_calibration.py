@@ -3,7 +3,8 @@
 ``pinned_calibration.json`` was written by this module's ``sweep`` on main at f8f743c, before
 grids and fast rules moved from ``epee.calibrate`` into the policy classes: every default grid
 point of every shipped policy, on fixed random logits (single- and multi-label), with its metric,
-mean exit layer, FLOPs speed-up and exit counts. Floats are compared exactly.
+mean exit layer, FLOPs speed-up and exit counts. Floats are compared exactly. Parameters are read the way
+old checkpoints are (budget's 0-based ``exit_index`` became the 1-based ``exit_layer``).
 """
 
 import json
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from epee.calibrate import calibrate
+from epee.policies.registry import upgrade_stored_params
 
 PINNED = json.loads((Path(__file__).parent / "pinned_calibration.json").read_text())
 
@@ -74,4 +76,4 @@ def test_default_sweep_equals_the_pinned_one(task):
     assert swept["oracle"] == pinned["oracle"]
     assert len(swept["points"]) == len(pinned["points"])
     for point, expected in zip(swept["points"], pinned["points"], strict=True):
-        assert point == expected
+        assert point == [expected[0], upgrade_stored_params(expected[0], expected[1]), *expected[2:]]

@@ -32,7 +32,7 @@ RESULT = CalibrationResult(
         point("epee", {"tau": 0.01, "patience": 1}, 0.85, 2.5, flops=2.2),
         point("epee", {"tau": 0.01, "patience": 2}, 0.90, 1.6, flops=1.5),
         point("beem", {"alpha": 1.0, "weights": [1.0, 1.0, 1.0], "num_exits": None, "accuracies": None}, 0.91, 1.2),
-        point("budget", {"exit_index": 2}, 0.90, 1.0),
+        point("budget", {"exit_layer": 3}, 0.90, 1.0),
     ),
     oracle=point("oracle", {"reference": "final"}, 0.9, 3.0),
 )

@@ -36,7 +36,7 @@ def test_budget_points_measure_each_exit():
     assert second.flops_speedup == pytest.approx(61 / 42)  # 4 layers + 2 heads
     assert last.flops_speedup == pytest.approx(61 / 63)  # every head evaluated: slower than the plain model
     assert first.exit_counts == (4, 0, 0) and last.exit_counts == (0, 0, 4)
-    assert result.fastest_within(0.3).params == {"exit_index": 1}
+    assert result.fastest_within(0.3).params == {"exit_layer": 2}
     # the final-prediction oracle: samples exit at 0, 1, 2, 1 -> layers 2, 4, 6, 4
     assert result.oracle.mean_exit_layer == 4.0 and result.oracle.metric == 1.0
     assert result.oracle.exit_counts == (1, 2, 1)

@@ -96,7 +96,7 @@ def test_predict_names_a_bad_row_or_sets_it_aside(tmp_path, checkpoint):
             "--policy",
             "budget",
             "--param",
-            "exit_index=0",
+            "exit_layer=1",
         ],
     )
     assert result.exit_code == 0, result.output

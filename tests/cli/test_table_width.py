@@ -13,7 +13,7 @@ PARAMS = {
     "entropy": {"tau": 0.125, "normalized": True},
     "fpabee": {"patience": 2, "tau": 0.05, "divergence": "js"},
     "beem": {"alpha": 1.75, "weights": "accuracy", "accuracies": [0.61, 0.7, 0.74, 0.79, 0.8, 0.81]},
-    "budget": {"exit_index": 3},
+    "budget": {"exit_layer": 4},
 }
 
 

@@ -68,6 +68,6 @@ def test_compare_wallclock_times_plain_all_layers_and_each_policy():
     model = tiny_bert_model()
     featurizer = TextFeaturizer(model.tokenizer, 16)
     batch = featurizer.collate(featurizer.encode_texts(["aspirin helps", "no effect at all"]))
-    timings = compare_wallclock(model, [batch], {"first": make_policy("budget", exit_index=0)}, repeats=3)
+    timings = compare_wallclock(model, [batch], {"first": make_policy("budget", exit_layer=1)}, repeats=3)
     assert set(timings) == {"plain", "all_layers", "first"}
     assert all(len(timing.round_seconds) == 3 for timing in timings.values())

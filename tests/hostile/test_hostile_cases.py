@@ -394,7 +394,7 @@ CASES = [
     Case(
         "budget-past-the-last-exit",
         "error",
-        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_index=9"),
+        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_layer=10"),
         "past this model's last exit",
     ),
     Case(
@@ -406,13 +406,13 @@ CASES = [
     Case(
         "malformed-param",
         "error",
-        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_index"),
+        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_layer"),
         "NAME=VALUE",
     ),
     Case(
         "budget-first-exit",
         "ok",
-        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_index=0"),
+        lambda w: _predict(w, w.file("in.csv", GOOD_CSV), "--policy", "budget", "--param", "exit_layer=1"),
         check=lambda w: {row["exit_layer"] for row in _rows(w)} == {1},
     ),
     Case(

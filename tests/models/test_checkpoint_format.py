@@ -21,7 +21,7 @@ def _files(directory):
 @pytest.fixture
 def checkpoint(tmp_path):
     model = tiny_bert_model()
-    model.config.policy = policy_params(make_policy("budget", exit_index=1))
+    model.config.policy = policy_params(make_policy("budget", exit_layer=2))
     return model, model.save_pretrained(tmp_path / "ck")
 
 

@@ -57,6 +57,6 @@ def test_multi_label_maxprob_needs_every_label_sure():
 
 
 def test_budget_exits_every_sample_at_its_exit():
-    assert exits("budget", exit_index=0) == [0, 0, 0]
-    assert exits("budget", exit_index=2) == [2, 2, 2]
-    assert exits("budget", exit_index=9) == [3, 3, 3]  # beyond the model: last exit
+    assert exits("budget", exit_layer=1) == [0, 0, 0]
+    assert exits("budget", exit_layer=3) == [2, 2, 2]
+    assert exits("budget", exit_layer=10) == [3, 3, 3]  # beyond the model: last exit

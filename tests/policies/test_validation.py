@@ -112,8 +112,8 @@ def test_beem_weight_schemes():
 
 
 def test_budget_and_oracle_values():
-    with pytest.raises(ValueError, match=r"exit_index must be an integer >= 0; got -1\."):
-        make_policy("budget", exit_index=-1)
+    with pytest.raises(ValueError, match=r"exit_layer must be an integer >= 1; got 0\."):
+        make_policy("budget", exit_layer=0)
     with pytest.raises(ValueError, match=r"reference must be one of \('final', 'gold'\); got 'label'\."):
         make_policy("oracle", reference="label")
 

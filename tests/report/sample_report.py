@@ -42,7 +42,7 @@ CALIBRATION = CalibrationResult(
         point("epee", {"tau": 0.2, "patience": 1}, 0.78, (4, 8, 4, 4)),
         point("epee", {"tau": 0.1, "patience": 2}, 0.84, (1, 5, 10, 4)),
         point("epee", {"tau": 0.05, "patience": 2}, 0.83, (0, 3, 9, 8)),
-        point("budget", {"exit_index": 3}, 0.80, (0, 0, 0, 20)),
+        point("budget", {"exit_layer": 4}, 0.80, (0, 0, 0, 20)),
     ),
     oracle=point("oracle", {"reference": "final"}, 0.80, (8, 6, 4, 2)),
 )

@@ -16,7 +16,7 @@ def test_predict_keeps_input_order_and_uses_the_stored_policy():
     one_by_one = [predict(model, [text]).logits[0] for text in TEXTS]
     torch.testing.assert_close(full.logits, torch.stack(one_by_one), atol=1e-5, rtol=1e-5)
 
-    model.config.policy = policy_params(make_policy("budget", exit_index=1))
+    model.config.policy = policy_params(make_policy("budget", exit_layer=2))
     early = predict(model, TEXTS, batch_size=3)
     assert early.exit_layer.tolist() == [2, 2, 2, 2] and early.layer_speedup == 2.0
     assert len(early.labels) == 4 and torch.allclose(early.probabilities.sum(-1), torch.ones(4))

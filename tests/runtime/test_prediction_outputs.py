@@ -109,8 +109,8 @@ def test_empty_list_and_empty_strings_are_refused_the_same_way(tmp_path, model, 
 def test_budget_past_the_last_exit_is_refused(model):
     from epee.policies import make_policy
 
-    with pytest.raises(EpeeError, match="exit_index 7 is past this model's last exit"):
-        predict(model, ["aspirin helps"], policy=make_policy("budget", exit_index=7))
+    with pytest.raises(EpeeError, match="exit_layer 8 is past this model's last exit"):
+        predict(model, ["aspirin helps"], policy=make_policy("budget", exit_layer=8))
 
 
 # ---- item 8: no stale bad-rows file, no hidden partial file after SIGKILL --------------------------------

@@ -152,7 +152,7 @@ def test_full_depth_runs_every_layer_and_the_metrics_count_exit_layers(server):
 
 
 def test_a_request_policy_overrides_the_calibrated_one(server):
-    body = {"inputs": TEXTS[:5], "parameters": {"policy": "budget", "policy_params": {"exit_index": 1}}}
+    body = {"inputs": TEXTS[:5], "parameters": {"policy": "budget", "policy_params": {"exit_layer": 2}}}
     answers = _post(server, "/predict", body).json()
     assert [answer["exit_layer"] for answer in answers] == [2] * 5
 

@@ -29,9 +29,11 @@ def test_all_exits_learn_a_separable_task_and_history_is_recorded():
         epochs=6, batch_size=8, learning_rate=1e-2, head_learning_rate=3e-2, warmup_ratio=0.0, seed=1
     )
     history = train(model, featurizer, split, split, settings, _accuracy)
-    best = history.epochs[history.best_epoch].dev_exit_metrics
-    assert best == [1.0, 1.0, 1.0]
-    assert model.config.training["history"]["best_epoch"] == history.best_epoch
+    assert history.best.dev_exit_metrics == [1.0, 1.0, 1.0]
+    stored = model.config.training["history"]
+    assert (stored["best_stage"], stored["best_epoch"]) == (1, history.best.epoch)  # 1-based, as the log counts
+    assert history.best.epoch == history.best_index + 1 and "best_index" not in stored
+    assert history.stopped_by == "epochs"
     assert history.steps == 24
 
 

@@ -14,7 +14,8 @@ from epee.calibrate.select import (
     without_degenerate,
 )
 from epee.errors import EpeeError
-from epee.policies import ExitPolicy, make_policy
+from epee.policies import POLICIES, ExitPolicy, make_policy
+from epee.policies.registry import upgrade_stored_params
 
 SELECTION_RULES = ("fastest_within", "best_at_speedup", "at_least_last_exit")
 """Names of the selection rules, as :meth:`CalibrationResult.select` takes them (e.g. from the CLI)."""
@@ -51,7 +52,10 @@ class PolicyPoint:
 
     @classmethod
     def from_dict(cls, stored: Mapping[str, Any]) -> PolicyPoint:
-        return cls(**{**stored, "params": dict(stored["params"]), "exit_counts": tuple(stored["exit_counts"])})
+        """A stored point; parameters an earlier version named otherwise get today's names (old checkpoints load)."""
+        params = stored["params"]
+        params = upgrade_stored_params(stored["policy"], params) if stored["policy"] in POLICIES else dict(params)
+        return cls(**{**stored, "params": params, "exit_counts": tuple(stored["exit_counts"])})
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,10 @@ def explanation_text(dataset, dev, test, epsilon: float) -> str:
     """A short, honest reading of the numbers."""
     chosen = next(e for e in test.evaluations if e.policy == dev.selected.policy)
     busy = f" ({chosen.wallclock_flag}: the figure is not trustworthy)" if chosen.wallclock_flag else ""
+    if chosen.wallclock_speedup is None:
+        clock = "was not timed (--no-timing)"
+    else:
+        clock = f"measures {chosen.wallclock_speedup:.2f}x on the clock{busy}"
     return (
         f"Each policy's thresholds were chosen on the dev split (its fastest setting losing at most {epsilon:g} "
         f"point(s) of {dataset.metric} against the last exit) and then applied once to the test split. Layer "
@@ -84,7 +88,7 @@ def explanation_text(dataset, dev, test, epsilon: float) -> str:
         f"is measured against the plain Hugging Face model (AutoModel + the last exit head) on the same batches. "
         f"The policy selected on dev, {chosen.policy}, runs {chosen.layer_speedup:.2f}x fewer layers on test at "
         f"{100 * (chosen.test_metric - test.per_exit_test_metric[-1]):+.2f} points against the last exit, and "
-        f"measures {chosen.wallclock_speedup or 0:.2f}x on the clock{busy}. The oracle, the earliest exit that already "
+        f"{clock}. The oracle, the earliest exit that already "
         f"agrees with the last one, reaches {dev.calibration.oracle.layer_speedup:.2f}x on dev without changing any "
         f"prediction; a policy can go beyond it only by changing predictions, for better where shallow exits beat "
         f"the last one. Small dev splits make thresholds noisy: test figures can move by a few points."

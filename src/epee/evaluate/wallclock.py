@@ -155,4 +155,4 @@ def compare_wallclock(
 def _last_exit_policy(model: MultiExitModel) -> ExitPolicy:
     from epee.policies import make_policy
 
-    return make_policy("budget", exit_index=len(model.exit_layers) - 1)
+    return make_policy("budget", exit_layer=len(model.exit_layers))

@@ -20,7 +20,7 @@ exits for fast calibration (:meth:`ExitPolicy.fire_table`). Decorated with
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -91,6 +91,15 @@ class ExitPolicy(ABC):
         can depend on the number of exits (patience, budget) or on how good each exit is (BEEM).
         """
         return None
+
+    @classmethod
+    def upgrade_stored(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters stored by an earlier version of this policy (a checkpoint's ``policy.json``) in today's names.
+
+        The default keeps them as they are; a policy that renames a parameter maps the old name here, so
+        old checkpoints keep loading while users only ever see the new name.
+        """
+        return dict(params)
 
     def fire_table(self, tables: ExitTables) -> torch.Tensor | None:
         """Where this policy fires at each exit ``[exits, batch]`` (before the last-exit fallback), or None.

@@ -1,9 +1,16 @@
-"""Budget policy: every sample exits at the same exit, a static shallower model to compare against."""
+"""Budget policy: every sample exits at the same exit, a static shallower model to compare against.
+
+Its parameter is ``exit_layer``, 1-based like every exit a user sees (tables, predictions, ``exit_layer``
+in outputs): ``exit_layer=1`` is the first exit. Exits are counted in the order they are reached, so
+for a model with an exit on every layer (the default) it is the layer number. Checkpoints written
+before the rename stored ``exit_index`` (0-based); :meth:`BudgetPolicy.upgrade_stored` reads them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -15,9 +22,9 @@ from epee.policies.tables import ExitTables
 
 @dataclass(frozen=True)
 class BudgetParams(PolicyParams):
-    """``exit_index``: the 0-based exit where every sample stops (beyond the last exit means the last)."""
+    """``exit_layer``: the 1-based exit where every sample stops (beyond the last exit means the last)."""
 
-    exit_index: int = parameter(Number(minimum=0, integer=True))
+    exit_layer: int = parameter(Number(minimum=1, integer=True))
 
 
 @register_policy
@@ -28,11 +35,19 @@ class BudgetPolicy(ExitPolicy):
     @classmethod
     def default_grid(cls, error_rates: Sequence[float]) -> Grid:
         """Every exit as a static budget: the per-exit points of the trade-off."""
-        return [{"exit_index": index} for index in range(len(error_rates))]
+        return [{"exit_layer": index + 1} for index in range(len(error_rates))]
+
+    @classmethod
+    def upgrade_stored(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored ``{"exit_index": k}`` (0-based, before version 0.2's rename) is ``{"exit_layer": k + 1}``."""
+        upgraded = dict(params)
+        if "exit_index" in upgraded and "exit_layer" not in upgraded:
+            upgraded["exit_layer"] = upgraded.pop("exit_index") + 1
+        return upgraded
 
     def _step(self, state: PolicyState, exit_index: int, logits: torch.Tensor) -> torch.Tensor:
-        return torch.full((logits.shape[0],), exit_index >= self.params.exit_index, device=logits.device)
+        return torch.full((logits.shape[0],), exit_index + 1 >= self.params.exit_layer, device=logits.device)
 
     def fire_table(self, tables: ExitTables) -> torch.Tensor:
-        exit_indices = torch.arange(tables.num_exits, device=tables.layer_logits.device)
-        return (exit_indices >= self.params.exit_index)[:, None].expand(tables.num_exits, tables.batch_size)
+        exit_layers = torch.arange(1, tables.num_exits + 1, device=tables.layer_logits.device)
+        return (exit_layers >= self.params.exit_layer)[:, None].expand(tables.num_exits, tables.batch_size)

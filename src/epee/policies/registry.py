@@ -91,4 +91,9 @@ def policy_from_params(stored: Mapping[str, Any]) -> ExitPolicy:
     """Rebuild a policy stored by :func:`policy_params` (e.g. read back from a checkpoint's JSON)."""
     if "name" not in stored:
         raise EpeeError(f"A stored policy needs a 'name' and 'params'; got the keys {sorted(stored)}.")
-    return make_policy(stored["name"], **dict(stored.get("params", {})))
+    return make_policy(stored["name"], **upgrade_stored_params(stored["name"], stored.get("params", {})))
+
+
+def upgrade_stored_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored parameters of policy ``name`` in today's names (see :meth:`ExitPolicy.upgrade_stored`)."""
+    return policy_class(name).upgrade_stored(params)

@@ -63,16 +63,19 @@ def resolve_policy(model: MultiExitModel, policy: ExitPolicy | None) -> ExitPoli
         check_policy_fits(model, stored)
         return stored
     logger.warning("This model has no calibrated exit policy (run `epee calibrate`); every input runs all layers.")
-    return policy_from_params({"name": "budget", "params": {"exit_index": len(model.exit_layers) - 1}})
+    return policy_from_params({"name": "budget", "params": {"exit_layer": len(model.exit_layers)}})
 
 
 def check_policy_fits(model: MultiExitModel, policy: ExitPolicy) -> None:
     """Refuse a fixed exit beyond the model's last one: it would silently run every layer instead."""
-    exit_index = getattr(policy.params, "exit_index", None)
-    if exit_index is not None and exit_index >= len(model.exit_layers):
+    exit_layer = getattr(policy.params, "exit_layer", None)
+    if exit_layer is not None and exit_layer > len(model.exit_layers):
+        at_layers = ""
+        if list(model.exit_layers) != list(range(1, len(model.exit_layers) + 1)):
+            at_layers = f", at layers {model.exit_layers[0]}-{model.exit_layers[-1]}"
         raise EpeeError(
-            f"The {policy.name} policy's exit_index {exit_index} is past this model's last exit "
-            f"(exits 0-{len(model.exit_layers) - 1}, at layers {model.exit_layers[0]}-{model.exit_layers[-1]})."
+            f"The {policy.name} policy's exit_layer {exit_layer} is past this model's last exit "
+            f"(exits 1-{len(model.exit_layers)}{at_layers}); give exit_layer={len(model.exit_layers)} or less."
         )
 
 

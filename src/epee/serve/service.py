@@ -38,7 +38,7 @@ class PredictionService:
         self.model_name = model_name
         self.calibrated = model.config.policy is not None
         self.default_policy = resolve_policy(model, None)
-        self.full_depth_policy = make_policy("budget", exit_index=len(model.exit_layers) - 1)
+        self.full_depth_policy = make_policy("budget", exit_layer=len(model.exit_layers))
         self.batcher = DynamicBatcher(
             self._run_batch,
             max_batch_size=settings.max_batch_size,

@@ -34,25 +34,42 @@ class EpochRecord:
     dev_exit_degenerate: list[str | None] | None = None  # why each exit is degenerate on dev (epee.tasks.degeneracy)
 
 
+STOP_REASONS = ("epochs", "max_steps", "time_budget")
+"""Why training ended: every epoch ran, the step budget, or the time budget."""
+
+
 @dataclass
 class TrainingHistory:
-    """What happened during training; stored in the checkpoint's config."""
+    """What happened during training; stored in the checkpoint's config.
+
+    ``best_index`` indexes ``epochs`` (internal); the stored config and every message name the kept
+    epoch as users count it, 1-based per stage (``best_stage``, ``best_epoch``), as the log does.
+    """
 
     epochs: list[EpochRecord] = field(default_factory=list)
-    best_epoch: int | None = None
+    best_index: int | None = None
     steps: int = 0
     seconds: float = 0.0
-    stopped_by: str | None = None
+    stopped_by: str = "epochs"
+
+    @property
+    def best(self) -> EpochRecord | None:
+        """The epoch whose weights were kept (best on dev), or None without a dev split."""
+        return None if self.best_index is None else self.epochs[self.best_index]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        stored = asdict(self)
+        del stored["best_index"]
+        best = self.best
+        stored["best_stage"], stored["best_epoch"] = (best.stage, best.epoch) if best else (None, None)
+        return stored
 
     @property
     def learned(self) -> bool | None:
         """Whether the kept epoch has an exit that is not degenerate on dev; None without a dev split."""
-        if self.best_epoch is None or self.epochs[self.best_epoch].dev_exit_degenerate is None:
+        if self.best is None or self.best.dev_exit_degenerate is None:
             return None
-        return not all(self.epochs[self.best_epoch].dev_exit_degenerate)
+        return not all(self.best.dev_exit_degenerate)
 
 
 class _Budget:
@@ -66,6 +83,7 @@ class _Budget:
         self.steps = 0
 
     def exhausted(self) -> str | None:
+        """The budget that ran out (``max_steps`` or ``time_budget``), or None."""
         if self.max_steps is not None and self.steps >= self.max_steps:
             return "max_steps"
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -80,6 +98,7 @@ def train(
     dev_split: EncodedSplit | None,
     settings: TrainingSettings,
     metric: Metric,
+    metric_name: str = "metric",
 ) -> TrainingHistory:
     """Train ``model`` in place and leave it with the best dev epoch's weights.
 
@@ -137,17 +156,25 @@ def train(
                 score = dev_metrics[-1] if settings.select_by == "last" else float(np.mean(dev_metrics))
                 if score > best_score:
                     best_score, best_state = score, _trainable_state(model)
-                    history.best_epoch = len(history.epochs)
+                    history.best_index = len(history.epochs)
             history.epochs.append(
                 EpochRecord(
                     stage_number, epoch, train_loss, dev_metrics, time.monotonic() - epoch_start, dev_degenerate
                 )
             )
-            logger.info("stage %d epoch %d: loss %.4f, dev per exit %s", stage_number, epoch, train_loss, dev_metrics)
-            history.stopped_by = budget.exhausted()
-            if history.stopped_by:
+            logger.info(
+                "stage %d epoch %d/%d: train loss %.4f%s",
+                stage_number,
+                epoch,
+                settings.epochs,
+                train_loss,
+                "" if dev_metrics is None else f", dev {metric_name} per exit (points) {_points(dev_metrics)}",
+            )
+            stopped_by = budget.exhausted()
+            if stopped_by:
+                history.stopped_by = stopped_by
                 break
-        if history.stopped_by:
+        if history.stopped_by != "epochs":
             break
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
@@ -156,13 +183,18 @@ def train(
     model.config.training = {"settings": asdict(settings), "history": history.to_dict()}
     model.eval()
     if history.learned is False:
-        kept = history.epochs[history.best_epoch]
+        kept = history.best
         logger.warning(
             "The model did not learn: every exit is degenerate on dev at the kept epoch (last exit: %s). "
             "Train longer, on more data, or check the labels before calibrating.",
             kept.dev_exit_degenerate[-1],
         )
     return history
+
+
+def _points(metrics: list[float]) -> str:
+    """Fractions as points with one decimal, the way every table shows them: ``45.1 47.2 50.3``."""
+    return " ".join(f"{100 * value:.1f}" for value in metrics)
 
 
 def _set_trainable(model: MultiExitModel, *, freeze_backbone: bool) -> None:

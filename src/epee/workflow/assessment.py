@@ -125,10 +125,12 @@ def assess_on_test(
     wallclock_repeats: int = 5,
     wallclock_rows: int | None = None,
     seed: int = 0,
+    timing: bool = True,
 ) -> TestAssessment:
     """Apply each dev choice to test; time each against the plain model. Merges any PEFT adapter first.
 
-    ``wallclock_rows`` times a seeded sample of the test split instead of all of it (metrics always use all).
+    ``wallclock_rows`` times a seeded sample of the test split instead of all of it (metrics always use all);
+    without ``timing`` no wall clock is measured (minutes saved on a large test split; the figures stay empty).
     """
     if not dataset.test:
         raise EpeeError(f"Dataset {dataset.name!r} has no test split to report on.")
@@ -145,21 +147,24 @@ def assess_on_test(
     evaluations = evaluate_on_test(
         model, test_logits, test_split.labels, metric, selections, layer_flops=layer_flops, head_flops=head_flops
     )
-    logger.info("Timing every policy against the plain Hugging Face model on the test split ...")
-    timed = test_split
-    if wallclock_rows is not None and wallclock_rows < len(test_split):
-        timed = test_split.subset(np.random.default_rng(seed).choice(len(test_split), wallclock_rows, replace=False))
-    measure_wallclock(model, featurizer, timed, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
     facts = {
         "model": f"{model.config.backbone} ({model.num_layers} layers, {model.config.model_type}), {adaptation}",
         "dataset": f"{dataset.name}: train {len(dataset.train)}, dev {len(dataset.dev or [])}, "
         f"test {len(dataset.test)}",
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        "wall clock": (
+        "wall clock": "not measured (--no-timing)",
+    }
+    if timing:
+        timed = test_split
+        if wallclock_rows is not None and wallclock_rows < len(test_split):
+            rows = np.random.default_rng(seed).choice(len(test_split), wallclock_rows, replace=False)
+            timed = test_split.subset(rows)
+        logger.info("Timing every policy against the plain Hugging Face model on %d test rows ...", len(timed))
+        measure_wallclock(model, featurizer, timed, evaluations, batch_size=batch_size, repeats=wallclock_repeats)
+        facts["wall clock"] = (
             f"batch {batch_size}, median ratio of {wallclock_repeats} interleaved rounds (paths in random order "
             f"each round) over {len(timed)} test rows"
-        ),
-    }
+        )
     per_exit_test = per_exit_metric(test_logits, test_split.labels, metric, model.config.multi_label)
     check = DegeneracyCheck.for_labels(test_split.labels.numpy(), metric)
     per_exit_predictions = predictions_from_logits(test_logits, model.config.multi_label)

@@ -141,7 +141,9 @@ def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: Training
         len(model.exit_layers),
         f"PEFT {model.config.peft['method']}" if model.config.peft else "full fine-tuning",
     )
-    history = train(model, featurizer, train_split, dev_split, settings, metric_for(dataset, "dev"))
+    history = train(
+        model, featurizer, train_split, dev_split, settings, metric_for(dataset, "dev"), metric_name=dataset.metric
+    )
     return FineTuned(model, featurizer, history)
 
 

@@ -1,4 +1,5 @@
-"""``epee evaluate``: every exit's metrics on a split, beside the majority-class baseline."""
+"""``epee evaluate``: every exit's metrics on a split beside the majority-class baseline, and optionally one
+exit policy's metric, layer and FLOPs speed-up on the same rows (no timing: ``epee report`` times)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
 from epee.cli.output import console
+from epee.cli.policy_options import CALIBRATED, ParamOption, policy_for_model
 from epee.cli.tables import per_exit_table
 from epee.table import to_rich
 
@@ -21,19 +23,38 @@ def evaluate(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
     data_options: DataOverrides,
     allow_external_backbone: AllowExternalBackboneOption = False,
-    split: Annotated[str, typer.Option(help="dev or test.")] = "dev",
+    split: Annotated[str | None, typer.Option(help="dev or test [default: test with --policy, else dev].")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(help=f"Also score an exit policy: {CALIBRATED} (the checkpoint's) or a policy name."),
+    ] = None,
+    param: ParamOption = None,
 ) -> None:
-    """Every exit's metrics on a split, beside the majority-class baseline: look before trusting a speed-up.
+    """Every exit's metrics on a split beside the majority-class baseline: look before trusting a speed-up.
 
+    With --policy, that policy's metric beside the last exit's, with its layer and FLOPs speed-up.
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.errors import EpeeError
+    from epee.formatting import format_params
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
     from epee.workflow.exit_table import exit_metric_table
 
+    split = split or ("test" if policy else "dev")
     if split not in ("dev", "test"):
         raise EpeeError(f"--split must be dev or test, got {split!r}.")
     model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
-    table = exit_metric_table(model, dataset, split)
+    chosen = policy_for_model(model, policy, param)
+    table = exit_metric_table(model, dataset, split, chosen)
     title = f"{split} metrics per exit ({len(getattr(dataset, split) or [])} examples)"
     console.print(to_rich(per_exit_table(title, [*model.exit_layers, "majority"], table.metrics, table.degenerate)))
+    score = table.policy
+    if score is not None:
+        marked = f" [bold red]degenerate: {score.degenerate}[/bold red]" if score.degenerate else ""
+        console.print(
+            f"{score.policy} ({format_params(score.params)}) on {split}: {dataset.metric} {100 * score.metric:.2f} vs "
+            f"last exit {100 * score.last_exit_metric:.2f} ({100 * (score.metric - score.last_exit_metric):+.2f} "
+            f"points); mean exit layer {score.mean_exit_layer:.2f} of {score.num_layers}, layer speed-up "
+            f"{score.layer_speedup:.2f}x, FLOPs speed-up {score.flops_speedup:.2f}x.{marked}",
+            highlight=False,
+        )

@@ -10,7 +10,7 @@ import typer
 from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.errors import user_errors
 from epee.cli.output import console
-from epee.cli.policy_options import policy_from_options
+from epee.cli.policy_options import ParamOption, policy_from_options
 
 
 @user_errors
@@ -23,11 +23,9 @@ def predict(
     format: Annotated[str | None, typer.Option(help="csv, tsv, jsonl or json [default: from the suffix].")] = None,
     batch_size: Annotated[int, typer.Option(help="Rows per batch (sorted by length).")] = 32,
     policy: Annotated[
-        str | None, typer.Option(help="Exit policy name [default: the checkpoint's calibrated policy].")
+        str | None, typer.Option(help="Exit policy name [default: calibrated, the checkpoint's own].")
     ] = None,
-    param: Annotated[
-        list[str] | None, typer.Option(help="Policy parameter NAME=VALUE (repeatable), with --policy.")
-    ] = None,
+    param: ParamOption = None,
     skip_bad_rows: Annotated[
         bool, typer.Option(help="Write bad rows to OUTPUT.bad.jsonl instead of stopping at the first.")
     ] = False,

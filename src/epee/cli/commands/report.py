@@ -23,18 +23,27 @@ def report(
     allow_external_backbone: AllowExternalBackboneOption = False,
     epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
     allow_degenerate: AllowDegenerateOption = False,
+    timing_rows: Annotated[
+        int | None, typer.Option(help="Time a seeded sample of N test rows [default: every test row].")
+    ] = None,
+    no_timing: Annotated[
+        bool, typer.Option("--no-timing", help="Measure no wall clock (metrics, layer and FLOPs speed-ups only).")
+    ] = False,
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory.
 
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.cli.results import present_results
+    from epee.errors import EpeeError
     from epee.report.writer import check_report_directory
     from epee.workflow.assessment import assess_on_test, calibrate_on_dev
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
 
+    if timing_rows is not None and timing_rows < 1:
+        raise EpeeError(f"--timing-rows must be a positive number of rows, got {timing_rows}.")
     check_report_directory(output)  # before minutes of inference, not after
     model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100, allow_degenerate=allow_degenerate)
-    assessed = assess_on_test(model, dataset, calibrated.selections)
+    assessed = assess_on_test(model, dataset, calibrated.selections, wallclock_rows=timing_rows, timing=not no_timing)
     present_results(model, dataset, calibrated, assessed, epsilon, output, f"epee report: {dataset.name}", console)

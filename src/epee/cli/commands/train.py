@@ -132,17 +132,42 @@ def train(
     trained, dataset = train_from_recipe(data_options, model_settings, settings)
     trained.model.save_pretrained(output)
     history = trained.history
-    if history.best_epoch is not None:
-        best = history.epochs[history.best_epoch]
+    best = history.best
+    if best is not None:
         title = f"Dev {dataset.metric} per exit (best epoch)"
         exits = trained.model.exit_layers
         console.print(to_rich(per_exit_table(title, exits, {"dev": best.dev_exit_metrics}, best.dev_exit_degenerate)))
-    console.print(f"Trained in {history.seconds:.0f} s ({history.steps} steps); checkpoint written to {output}.")
+    used = trained.model.config.training["settings"]
+    console.print(
+        f"Trained in {history.seconds:.0f} s ({history.steps} steps): {stop_text(history, used)}; checkpoint "
+        f"written to {output}.",
+        highlight=False,
+    )
     if history.learned is False:
         console.print(
             "[bold red]The model did not learn:[/bold red] every exit is degenerate on dev (it predicts one class, "
             "or does not beat the majority class). Train longer or on more data before calibrating."
         )
+
+
+def stop_text(history, settings: dict) -> str:
+    """Why training ended and which epoch was kept, in the words of the options: e.g. ``stopped by
+    --time-budget-minutes 15 in epoch 2 of 3; kept epoch 1 (best on dev)``."""
+    last = history.epochs[-1] if history.epochs else None
+    where = f" in epoch {last.epoch} of {settings['epochs']}" if last else ""
+    if settings.get("two_stage") and last:
+        where += f" of stage {last.stage}"
+    if history.stopped_by == "max_steps":
+        reason = f"stopped at --max-steps {settings['max_steps']}{where}"
+    elif history.stopped_by == "time_budget":
+        reason = f"stopped by --time-budget-minutes {settings['time_budget_minutes']:g}{where}"
+    else:
+        reason = f"all {settings['epochs']} epochs ran" + (" per stage" if settings.get("two_stage") else "")
+    best = history.best
+    if best is None:
+        return reason + "; no dev split, so the last weights were kept"
+    stage = f" of stage {best.stage}" if settings.get("two_stage") else ""
+    return f"{reason}; kept epoch {best.epoch}{stage} (best on dev)"
 
 
 def _depth_weights(value: str) -> str | tuple[float, ...]:
