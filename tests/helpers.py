@@ -28,3 +28,29 @@ def save_tiny_backbone(directory) -> str:
     model.backbone.save_pretrained(directory)
     model.tokenizer.save_pretrained(directory)
     return str(directory)
+
+
+def varied_tiny_model(labels=("a", "b", "c"), seed=0) -> MultiExitModel:
+    """A tiny random BERT whose weights are large enough that texts differ in label and exit layer.
+
+    With the default initialisation every text gets nearly the same flat probabilities, so every row
+    would exit at the same layer and an equivalence test would compare constants.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    model = tiny_bert_model(labels=labels)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() == 2:
+                parameter.normal_(0, 0.3)
+    return model
+
+
+def varied_texts(count: int, seed=0) -> list[str]:
+    """``count`` short drug-review-like texts of 1-40 words, different lengths so length sorting matters."""
+    import random
+
+    rng = random.Random(seed)
+    words = "aspirin helps pain no effect rash nausea dose daily worse better sleep headache tablet mg".split()
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))) for _ in range(count)]

@@ -42,10 +42,10 @@ def _fsync_tree(root: Path) -> None:
         for name in files:
             with open(os.path.join(folder, name), "rb") as stream:
                 os.fsync(stream.fileno())
-        _fsync_directory(Path(folder))
+        fsync_directory(Path(folder))
 
 
-def _fsync_directory(folder: Path) -> None:
+def fsync_directory(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -79,7 +79,7 @@ def atomic_directory(target: Path, *, marker: str, kind: str) -> Iterator[Path]:
             shutil.rmtree(previous, ignore_errors=True)
         else:
             staging.rename(target)
-        _fsync_directory(target.parent)
+        fsync_directory(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -108,7 +108,7 @@ def atomic_file(path: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
                 _link_into_place(stream.fileno(), path)
         if temporary is not None:
             os.replace(temporary, path)
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
     except BaseException:
         if temporary is not None:
             temporary.unlink(missing_ok=True)

@@ -8,3 +8,7 @@ SCRATCH_VIT = "vit-scratch"
 
 SCRATCH_LEARNING_RATE = 1e-3
 """Learning rate of a backbone trained from scratch, where the fine-tuning defaults would barely move it."""
+
+DEFAULT_CHUNK_ROWS = 4096
+"""Input records ``epee predict`` reads, predicts and writes at a time: the unit of memory, of length sorting
+and of ``--resume``."""

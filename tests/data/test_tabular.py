@@ -49,7 +49,7 @@ def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(EpeeError, match="does not exist"):
         read_table(tmp_path / "absent.csv", text_column="t", label_column="l")
     (tmp_path / "data.xlsx").write_text("x")
-    with pytest.raises(ValueError, match=r"suffix '.xlsx'.*'csv', 'json', 'jsonl', 'tsv'"):
+    with pytest.raises(ValueError, match=r"suffix '.xlsx'.*'csv', 'json', 'jsonl', 'parquet', 'tsv'"):
         read_table(tmp_path / "data.xlsx", text_column="t", label_column="l")
     with pytest.raises(ValueError, match="Unknown table format 'xml'"):
         read_table(tmp_path / "data.xlsx", format="xml", text_column="t", label_column="l")

@@ -1,4 +1,4 @@
-"""Rows from CSV, TSV, JSON and JSON-lines files, and user tables turned into examples.
+"""Rows from CSV, TSV, JSON, JSON-lines and Parquet files, and user tables turned into examples.
 
 Two readings of tab-separated files exist in the wild and both are needed: spreadsheet-style
 files quote fields that hold tabs or newlines (Druglib), while BLURB-style benchmark files are
@@ -16,14 +16,14 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from epee.data.examples import Example
 from epee.errors import EpeeError
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
 DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, skipping the byte-order mark spreadsheet programs write
 MISSING_VALUE_MARKERS = ("nan",)
 """Label cells that a data frame or script wrote for a missing value; they must never become a class.
@@ -66,21 +66,56 @@ def read_rows(
     column_names: Sequence[str] | None = None,
     encoding: str = DEFAULT_ENCODING,
 ) -> list[Row]:
-    """Every record of a CSV/TSV/JSON/JSON-lines file, with its line number.
+    """Every record of a CSV/TSV/JSON/JSON-lines/Parquet file, with its line number.
 
     ``quoting=False`` reads delimited files raw (one record per line, no quote handling).
     ``column_names`` names the columns of a delimited file that has no header row.
     ``encoding`` is the file's text encoding (UTF-8, with or without a byte-order mark, by default).
     """
+    return list(iter_rows(path, format=format, quoting=quoting, column_names=column_names, encoding=encoding))
+
+
+def iter_rows(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    quoting: bool = True,
+    column_names: Sequence[str] | None = None,
+    encoding: str = DEFAULT_ENCODING,
+) -> Iterator[Row]:
+    """The records of :func:`read_rows` one at a time, so a file of millions of rows is never held whole.
+
+    The file is checked (exists, known format and encoding) before the first record is asked for;
+    a ``.json`` array is the one layout that must be parsed whole.
+    """
     path = Path(path)
     require_regular_file(path, "Table file")
     file_format = infer_format(path, format)
     _check_encoding(encoding)
+    if file_format == "parquet":
+        return _parquet_rows(path)
+    return _iter_text_rows(path, file_format, quoting, column_names, encoding)
+
+
+def _parquet_rows(path: Path) -> Iterator[Row]:
+    from epee.data.parquet import open_parquet
+
+    columns, records = open_parquet(path)
+    check_header(columns, str(path))
+    for number, values in enumerate(records, start=1):
+        yield Row(number, None, values)
+
+
+def _iter_text_rows(
+    path: Path, file_format: str, quoting: bool, column_names: Sequence[str] | None, encoding: str
+) -> Iterator[Row]:
     # Raw files end records at "\n" only (ChemProt has CRLF endings); the csv module wants newline="".
     newline = "\n" if file_format in ("csv", "tsv") and not quoting else ""
     try:
         with path.open(encoding=encoding, newline=newline) as stream:
-            return parse_rows(stream, format=file_format, source=str(path), quoting=quoting, column_names=column_names)
+            yield from iter_parsed_rows(
+                stream, format=file_format, source=str(path), quoting=quoting, column_names=column_names
+            )
     except UnicodeDecodeError as error:
         raise EpeeError(_decode_error_message(path, encoding, error)) from None
 
@@ -140,6 +175,18 @@ def parse_rows(
     column_names: Sequence[str] | None = None,
 ) -> list[Row]:
     """Like :func:`read_rows`, for an open text stream such as a zip member; ``source`` names it in errors."""
+    return list(iter_parsed_rows(stream, format=format, source=source, quoting=quoting, column_names=column_names))
+
+
+def iter_parsed_rows(
+    stream: io.TextIOBase,
+    *,
+    format: str,
+    source: str,
+    quoting: bool = True,
+    column_names: Sequence[str] | None = None,
+) -> Iterator[Row]:
+    """The records of :func:`parse_rows` one at a time."""
     if format in ("csv", "tsv"):
         delimiter = "," if format == "csv" else "\t"
         if quoting:
@@ -148,11 +195,13 @@ def parse_rows(
     if format == "jsonl":
         return _json_lines(stream, source)
     if format == "json":
-        return _json_document(stream, source)
+        return iter(_json_document(stream, source))
     raise EpeeError(f"Unknown table format {format!r}; choose one of {sorted(set(FORMATS.values()))}.")
 
 
-def _quoted_rows(stream: Iterable[str], delimiter: str, source: str, column_names: Sequence[str] | None) -> list[Row]:
+def _quoted_rows(
+    stream: Iterable[str], delimiter: str, source: str, column_names: Sequence[str] | None
+) -> Iterator[Row]:
     """Strict quoted CSV/TSV: a stray or unterminated quote is an error naming line and column, never a
     record that silently swallows the rest of the file."""
     # Clinical notes easily exceed the csv module's default 128 KiB field limit.
@@ -160,7 +209,7 @@ def _quoted_rows(stream: Iterable[str], delimiter: str, source: str, column_name
     lines = _RecordLines(stream)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     header: list[str] | None = list(column_names) if column_names is not None else None
-    rows: list[Row] = []
+    count = 0
     start_line = 1
     try:
         if header is None:
@@ -172,12 +221,12 @@ def _quoted_rows(stream: Iterable[str], delimiter: str, source: str, column_name
         lines.start_record()
         for fields in reader:
             if fields:
-                rows.append(Row(len(rows) + 1, start_line, _zip_fields(header, fields, source, start_line)))
+                count += 1
+                yield Row(count, start_line, _zip_fields(header, fields, source, start_line))
             start_line = reader.line_num + 1
             lines.start_record()
     except csv.Error as error:
         raise EpeeError(_quote_error_message(lines.record, delimiter, header, source, start_line, error)) from None
-    return rows
 
 
 class _RecordLines:
@@ -277,7 +326,7 @@ def columns_text(names: Sequence[object]) -> str:
     return text
 
 
-def _raw_rows(stream: Iterable[str], delimiter: str, source: str, column_names: Sequence[str] | None) -> list[Row]:
+def _raw_rows(stream: Iterable[str], delimiter: str, source: str, column_names: Sequence[str] | None) -> Iterator[Row]:
     lines = (line.rstrip("\r\n") for line in stream)
     if column_names is not None:
         header, first_line = list(column_names), 1
@@ -287,12 +336,11 @@ def _raw_rows(stream: Iterable[str], delimiter: str, source: str, column_names: 
             raise EpeeError(f"{source} is empty; expected a header row.")
         header, first_line = header_line.split(delimiter), 2
         check_header(header, source)
-    rows: list[Row] = []
+    count = 0
     for line_number, line in enumerate(lines, start=first_line):
         if line:
-            values = _zip_fields(header, line.split(delimiter), source, line_number)
-            rows.append(Row(len(rows) + 1, line_number, values))
-    return rows
+            count += 1
+            yield Row(count, line_number, _zip_fields(header, line.split(delimiter), source, line_number))
 
 
 def _zip_fields(header: Sequence[str], fields: Sequence[str], source: str, line: int) -> dict[str, str]:
@@ -304,8 +352,8 @@ def _zip_fields(header: Sequence[str], fields: Sequence[str], source: str, line:
     return dict(zip(header, fields, strict=True))
 
 
-def _json_lines(stream: Iterable[str], source: str) -> list[Row]:
-    rows = []
+def _json_lines(stream: Iterable[str], source: str) -> Iterator[Row]:
+    count = 0
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -319,15 +367,15 @@ def _json_lines(stream: Iterable[str], source: str) -> list[Row]:
             raise EpeeError(f"Line {number} of {source} names the key {error} twice; keep one.") from None
         if not isinstance(record, dict):
             raise EpeeError(f"Line {number} of {source} holds a {_json_type(record)}, not a JSON object.")
-        rows.append(Row(len(rows) + 1, number, record))
-    return rows
+        count += 1
+        yield Row(count, number, record)
 
 
 def _json_document(stream: io.TextIOBase, source: str) -> list[Row]:
     """A ``.json`` file holds either one array of objects or, as PHEE ships it, JSON lines."""
     text = stream.read()
     if not text.lstrip().startswith("["):
-        return _json_lines(io.StringIO(text), source)
+        return list(_json_lines(io.StringIO(text), source))
     try:
         records = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:

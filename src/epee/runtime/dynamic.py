@@ -17,9 +17,7 @@ from epee.policies.exit_result import ExitResult
 
 
 @torch.inference_mode()
-def early_exit_forward(
-    model: MultiExitModel, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy
-) -> ExitResult:
+def early_exit_forward(model: MultiExitModel, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy) -> ExitResult:
     """Run one batch with early exits under ``policy`` (falling back to the last exit)."""
     family, heads = model.family, model.heads
     num_exits = len(model.exit_layers)

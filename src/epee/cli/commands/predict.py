@@ -11,17 +11,26 @@ from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.policy_options import ParamOption, policy_from_options
+from epee.defaults import DEFAULT_CHUNK_ROWS
 
 
 @user_errors
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
-    input: Annotated[Path, typer.Argument(help="CSV, TSV or JSON-lines file of texts.")],
+    input: Annotated[Path, typer.Argument(help="CSV, TSV, JSON-lines or Parquet file of texts.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file (.jsonl or .csv).")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
     text_pair_column: Annotated[str | None, typer.Option(help="Optional second-text column.")] = None,
-    format: Annotated[str | None, typer.Option(help="csv, tsv, jsonl or json [default: from the suffix].")] = None,
-    batch_size: Annotated[int, typer.Option(help="Rows per batch (sorted by length).")] = 32,
+    format: Annotated[
+        str | None, typer.Option(help="csv, tsv, jsonl, json or parquet [default: from the suffix].")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per batch (sorted by length within a chunk).")] = 32,
+    chunk_rows: Annotated[
+        int, typer.Option(help="Input rows read, predicted and written at a time: bounds memory; the unit of --resume.")
+    ] = DEFAULT_CHUNK_ROWS,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted run from its last finished chunk (same input and options).")
+    ] = False,
     policy: Annotated[
         str | None, typer.Option(help="Exit policy name [default: calibrated, the checkpoint's own].")
     ] = None,
@@ -41,13 +50,16 @@ def predict(
 ) -> None:
     """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
     from epee.models import MultiExitModel
-    from epee.runtime.predict_file import check_carried_columns, predict_file
+    from epee.runtime.predict_file import check_carried_columns, check_chunk_rows, predict_file
+    from epee.runtime.resume import check_unfinished_run
     from epee.runtime.table_io import check_prediction_outputs
     from epee.tasks.encoding import check_batch_size
 
     check_carried_columns(id_column, keep_column or [])
     check_prediction_outputs(output, input, overwrite=overwrite)  # before the model loads
+    check_unfinished_run(output, resume=resume, overwrite=overwrite)
     check_batch_size(batch_size)
+    check_chunk_rows(chunk_rows)
     chosen = policy_from_options(policy, param)
     model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
     model.merge_peft()
@@ -60,8 +72,10 @@ def predict(
         format=format,
         policy=chosen,
         batch_size=batch_size,
+        chunk_rows=chunk_rows,
         skip_bad_rows=skip_bad_rows,
         overwrite=overwrite,
+        resume=resume,
         encoding=encoding,
         progress=True,
         id_column=id_column,
@@ -70,7 +84,8 @@ def predict(
     if summary.bad_rows:
         console.print(f"[yellow]{summary.bad_rows} bad rows set aside in {summary.bad_rows_path}.[/yellow]")
     console.print(
-        f"{summary.rows} rows in {summary.seconds:.1f} s ({summary.rows / summary.seconds:.0f} rows/s); "
+        f"{summary.rows} rows ({summary.rows_this_run} in this run, {summary.seconds:.1f} s, "
+        f"{summary.rows_per_second:.0f} rows/s); "
         f"mean exit layer {summary.mean_exit_layer:.2f} of {summary.num_layers}; "
         f"layer speed-up {summary.layer_speedup:.2f}x; predictions written to {output}."
     )
