@@ -30,7 +30,7 @@ def smollm2_section(results: Sequence[dict]) -> list[str]:
         "epee train --backbone smollm2-135m --dataset NAME --max-examples 240 --max-length 64 --epochs 1 \\",
         "    --batch-size 16 --learning-rate 1e-3 --head-learning-rate 3e-3 --time-budget-minutes 14 \\",
         "    --output runs/NAME",
-        "python -m benchmarks.smollm2 runs/NAME --wallclock-rows 64 --repeats 5",
+        "python -m benchmarks.smollm2 runs/NAME --wallclock-rows 32 --repeats 3",
         "```",
         "",
         "Each policy is calibrated on dev (fastest within 1 point of the last exit, degenerate settings excluded) and",

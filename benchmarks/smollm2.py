@@ -4,7 +4,7 @@
     epee train --backbone smollm2-135m --dataset ddi --max-examples 240 --max-length 64 --epochs 1 \\
         --batch-size 16 --learning-rate 1e-3 --head-learning-rate 3e-3 --time-budget-minutes 14 --output runs/ddi
     # then
-    python -m benchmarks.smollm2 runs/ddi --wallclock-rows 64 --repeats 5
+    python -m benchmarks.smollm2 runs/ddi --wallclock-rows 32 --repeats 3
 
 Every deployable policy is calibrated on dev with the CLI's rule (fastest within 1 point of the last
 exit, degenerate settings excluded) and applied to test. A forward pass of a 135M model costs seconds
