@@ -12,6 +12,7 @@ from epee.cli.main import app
         (["--engine", "onnx"], "The onnx engine is not available"),
         (["--engine", "tensorrt"], "--engine must be one of ('torch', 'onnx'), got 'tensorrt'"),
         (["--max-queue", "8", "--max-texts-per-request", "16"], "exceeds --max-queue (8)"),
+        (["--schedule", "token"], "--schedule must be one of ('batch', 'layer'), got 'token'"),
         (["--max-batch-size", "0"], "--max-batch-size must be a whole number >= 1, got 0"),
     ],
 )

@@ -89,6 +89,23 @@ def test_200_concurrent_requests_are_batched_and_answered_correctly(server, cli_
     assert batches_after - batches_before < 200  # rows of different requests shared batches
 
 
+def test_layer_schedule_answers_equal_epee_predict_under_concurrency(served_checkpoint, cli_answers, tmp_path):
+    """``--schedule layer`` with batches of 4: requests join running ones at layer boundaries, same answers."""
+    options = ["--schedule", "layer", "--max-batch-size", "4"]
+    with running_server(served_checkpoint, tmp_path / "layer.log", options) as layer_server:
+
+        async def send_all():
+            async with httpx.AsyncClient(base_url=layer_server.url, timeout=60) as client:
+                return await asyncio.gather(*(client.post("/predict", json={"inputs": text}) for text in TEXTS))
+
+        responses = asyncio.run(send_all())
+        info = httpx.get(layer_server.url + "/info").json()
+    assert info["schedule"] == "layer"
+    assert [response.status_code for response in responses] == [200] * len(TEXTS)
+    answers = [(response.json()[0]["label"], response.json()[0]["exit_layer"]) for response in responses]
+    assert answers == [cli_answers[text] for text in TEXTS]
+
+
 def test_text_pairs_equal_the_runtime(server, served_checkpoint):
     pairs = [[TEXTS[index], TEXTS[-1 - index]] for index in range(6)]
     response = _post(server, "/predict", {"inputs": pairs})

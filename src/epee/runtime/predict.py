@@ -100,6 +100,21 @@ def check_texts(texts: Sequence[str], text_pairs: Sequence[str | None] | None) -
             raise EpeeError(f"Text pair {position} is a {type(pair).__name__}, not a string or None.")
 
 
+def encode_batch(
+    model: MultiExitModel, texts: Sequence[str], text_pairs: Sequence[str | None] | None = None
+) -> dict[str, torch.Tensor]:
+    """Model inputs for one batch of checked texts, tokenised exactly as :func:`predict` tokenises them."""
+    featurizer = TextFeaturizer(model.tokenizer, model.config.max_length, model.config.truncation)
+    return featurizer.collate(featurizer.encode_texts(texts, text_pairs))
+
+
+def predictions_from_exits(model: MultiExitModel, logits: torch.Tensor, exit_index: torch.Tensor) -> Predictions:
+    """:class:`Predictions` for rows given their logits and 0-based exit indices."""
+    exit_layer = torch.as_tensor(model.exit_layers, dtype=torch.long)[exit_index.cpu()]
+    config = model.config
+    return Predictions(logits.float().cpu(), exit_layer, list(config.label_names), config.multi_label, model.num_layers)
+
+
 def predict(
     model: MultiExitModel,
     texts: Sequence[str],

@@ -2,10 +2,11 @@
 
 Requests put their rows on the queue and wait on a future. The worker takes the oldest request,
 waits at most ``max_wait`` from its arrival for more rows that can share its batch (same exit
-policy, same single-text or pair form), up to ``max_batch_size`` rows, then runs them in one call
-of the runtime's early-exit ``predict`` and hands every request its own rows back. The queue is
-bounded in rows: a request that would overflow it is refused (the route answers 503), so a
-traffic burst cannot grow memory and latency without limit.
+policy, same single-text or pair form), up to ``max_batch_size`` rows, then runs them and hands
+every request its own rows back. :class:`DynamicBatcher` runs a batch in one call of the runtime's
+early-exit ``predict``; :class:`~epee.serve.layer_batcher.LayerwiseBatcher` keeps admitting rows at
+layer boundaries. The queue is bounded in rows: a request that would overflow it is refused (the
+route answers 503), so a traffic burst cannot grow memory and latency without limit.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class BatchKey(NamedTuple):
 
 
 @dataclass
-class _Job:
+class Job:
     key: BatchKey
     policy: ExitPolicy
     texts: Sequence[str]
@@ -57,26 +58,27 @@ class _Job:
 RunBatch = Callable[[ExitPolicy, list[str], list[str] | None], Predictions]
 """Runs one batch of rows under one policy; the service passes the runtime's ``predict``."""
 
-BatchObserver = Callable[[BatchKey, int, list[float], float, Predictions], None]
-"""Told of each batch: key, rows, seconds each job waited in the queue, inference seconds, predictions."""
+BatchObserver = Callable[[BatchKey, list[int], list[float], float, Predictions], None]
+"""Told of finished rows: key, rows of each batch run since the last call, seconds each job waited in
+the queue, inference seconds, the finished rows' predictions."""
 
 
-class DynamicBatcher:
+class RowQueue:
+    """The bounded queue and the worker thread; subclasses say how the worker runs the jobs it takes."""
+
     def __init__(
         self,
-        run_batch: RunBatch,
         *,
         max_batch_size: int,
         max_wait_seconds: float,
         max_queue_rows: int,
         observe: BatchObserver | None = None,
     ) -> None:
-        self._run_batch = run_batch
         self.max_batch_size = max_batch_size
         self.max_wait_seconds = max_wait_seconds
         self.max_queue_rows = max_queue_rows
         self._observe = observe
-        self._pending: list[_Job] = []
+        self._pending: list[Job] = []
         self._queued_rows = 0
         self._closing = False
         self._condition = threading.Condition()
@@ -97,7 +99,7 @@ class DynamicBatcher:
         self, key: BatchKey, policy: ExitPolicy, texts: Sequence[str], pairs: Sequence[str] | None = None
     ) -> Future:
         """Queue one request's rows; the future resolves to their :class:`Predictions`, in order."""
-        job = _Job(key, policy, texts, pairs)
+        job = Job(key, policy, texts, pairs)
         with self._condition:
             if self._closing:
                 raise Draining()
@@ -105,7 +107,11 @@ class DynamicBatcher:
                 raise QueueFull()
             self._pending.append(job)
             self._queued_rows += job.rows
-            self._condition.notify()
+            if len(self._pending) == 1 or self._rows_for(job.key) >= self.max_batch_size:
+                # Wake the worker only when it may act: the queue was empty (it sleeps until a job
+                # comes), or a batch is full (it stops waiting). Waking it on every request would
+                # take the core from the event loop that is still reading the batch's other requests.
+                self._condition.notify()
         return job.future
 
     def close(self, timeout: float | None = None) -> None:
@@ -123,7 +129,7 @@ class DynamicBatcher:
                 return
             self._run(jobs)
 
-    def _next_batch(self) -> list[_Job] | None:
+    def _next_batch(self) -> list[Job] | None:
         with self._condition:
             while not self._pending:
                 if self._closing:
@@ -149,7 +155,35 @@ class DynamicBatcher:
     def _rows_for(self, key: BatchKey) -> int:
         return sum(job.rows for job in self._pending if job.key == key)
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _take(self, key: BatchKey, room: int) -> list[Job]:
+        """Without waiting, the oldest queued jobs of ``key`` that fit in ``room`` rows; none while an older
+        job of another key waits, so a stream of one policy cannot starve the others."""
+        with self._condition:
+            jobs, rows = [], 0
+            for job in self._pending:
+                if job.key != key:
+                    break
+                if rows + job.rows > room:
+                    break
+                jobs.append(job)
+                rows += job.rows
+            if jobs:
+                self._pending = self._pending[len(jobs) :]
+                self._queued_rows -= rows
+            return jobs
+
+    def _run(self, jobs: list[Job]) -> None:
+        raise NotImplementedError
+
+
+class DynamicBatcher(RowQueue):
+    """Runs each batch it takes in one call of ``run_batch`` (the runtime's ``predict``)."""
+
+    def __init__(self, run_batch: RunBatch, **settings) -> None:
+        super().__init__(**settings)
+        self._run_batch = run_batch
+
+    def _run(self, jobs: list[Job]) -> None:
         started = time.perf_counter()
         texts = [text for job in jobs for text in job.texts]
         pairs = [pair for job in jobs for pair in job.pairs] if jobs[0].key.pairs else None
@@ -175,4 +209,4 @@ class DynamicBatcher:
                 )
             )
         if self._observe is not None:
-            self._observe(jobs[0].key, len(texts), [started - job.enqueued for job in jobs], seconds, predictions)
+            self._observe(jobs[0].key, [len(texts)], [started - job.enqueued for job in jobs], seconds, predictions)

@@ -44,7 +44,7 @@ class ServeMetrics:
         batch_buckets = sorted({1, 2, 4, 8, 16, 32, 64, 128, 256, max_batch_size})
         self.batch_size = Histogram(
             "epee_batch_size",
-            "Rows per batch.",
+            "Rows per batch (per layer step under --schedule layer).",
             buckets=[b for b in batch_buckets if b <= max_batch_size],
             registry=registry,
         )
@@ -71,9 +71,12 @@ class ServeMetrics:
         self.request_duration.labels(route).observe(seconds)
 
     def observe_batch(
-        self, key: BatchKey, rows: int, queue_seconds: list[float], seconds: float, predictions: Predictions
+        self, key: BatchKey, batch_rows: list[int], queue_seconds: list[float], seconds: float, predictions: Predictions
     ) -> None:
-        self.batch_size.observe(rows)
+        """Finished rows; ``batch_rows``: the batches run for them (one per layer step under ``--schedule layer``)."""
+        for batch in batch_rows:
+            self.batch_size.observe(batch)
+        rows = len(predictions.exit_layer)
         self.inference_duration.observe(seconds)
         for waited in queue_seconds:
             self.queue_duration.observe(waited)

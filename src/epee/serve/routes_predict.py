@@ -52,6 +52,7 @@ def predict_router(service: PredictionService) -> APIRouter:
             policy=config.policy,
             calibration=config.calibration,
             engine=settings.engine,
+            schedule=settings.schedule,
             max_batch_size=settings.max_batch_size,
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,

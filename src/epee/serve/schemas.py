@@ -79,6 +79,7 @@ class Info(BaseModel):
     policy: dict[str, Any] | None = Field(description="The calibrated policy answers by default; null: full depth.")
     calibration: dict[str, Any] | None = Field(description="What calibration stored with the policy, if anything.")
     engine: str
+    schedule: str = Field(description="batch, or layer: queued rows join the running batch at layer boundaries.")
     max_batch_size: int
     max_wait_ms: float
     max_queue: int

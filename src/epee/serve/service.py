@@ -21,6 +21,7 @@ from epee.runtime import Predictions, predict
 from epee.runtime.predict import resolve_policy
 from epee.serve.batcher import BatchKey, Draining, DynamicBatcher, QueueFull
 from epee.serve.errors import ServeError
+from epee.serve.layer_batcher import LayerwiseBatcher
 from epee.serve.metrics import ServeMetrics
 from epee.serve.schemas import PolicyChoice
 from epee.serve.settings import ServeSettings
@@ -39,13 +40,21 @@ class PredictionService:
         self.calibrated = model.config.policy is not None
         self.default_policy = resolve_policy(model, None)
         self.full_depth_policy = make_policy("budget", exit_layer=len(model.exit_layers))
-        self.batcher = DynamicBatcher(
-            self._run_batch,
-            max_batch_size=settings.max_batch_size,
-            max_wait_seconds=settings.max_wait_seconds,
-            max_queue_rows=settings.max_queue,
-            observe=self._observe_batch,
-        )
+        queue_settings = {
+            "max_batch_size": settings.max_batch_size,
+            "max_wait_seconds": settings.max_wait_seconds,
+            "max_queue_rows": settings.max_queue,
+            "observe": self._observe_batch,
+        }
+        if settings.schedule == "layer":
+            if not model.family.joins_states:
+                raise EpeeError(
+                    f"--schedule layer needs rows to join mid-depth, which {model.family.display_name} backbones "
+                    "cannot; use --schedule batch."
+                )
+            self.batcher = LayerwiseBatcher(model, **queue_settings)
+        else:
+            self.batcher = DynamicBatcher(self._run_batch, **queue_settings)
         self.metrics = ServeMetrics(model.exit_layers, settings.max_batch_size, lambda: self.batcher.queued_rows)
 
     @property
@@ -117,5 +126,5 @@ class PredictionService:
     def _run_batch(self, policy: ExitPolicy, texts: list[str], pairs: list[str] | None) -> Predictions:
         return predict(self.model, texts, pairs, policy=policy, batch_size=self.settings.max_batch_size)
 
-    def _observe_batch(self, key: BatchKey, rows: int, waited: list[float], seconds: float, result) -> None:
-        self.metrics.observe_batch(key, rows, waited, seconds, result)
+    def _observe_batch(self, key: BatchKey, batch_rows: list[int], waited: list[float], seconds: float, result) -> None:
+        self.metrics.observe_batch(key, batch_rows, waited, seconds, result)

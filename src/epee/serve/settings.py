@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from epee.errors import EpeeError
 
 ENGINES = ("torch", "onnx")
+SCHEDULES = ("batch", "layer")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class ServeSettings:
     max_texts_per_request: int = 256
     max_chars_per_text: int = 10_000
     engine: str = "torch"
+    schedule: str = "batch"
     api_token: str | None = None
 
     def __post_init__(self) -> None:
@@ -40,6 +42,8 @@ class ServeSettings:
             )
         if self.engine not in ENGINES:
             raise EpeeError(f"--engine must be one of {ENGINES}, got {self.engine!r}.")
+        if self.schedule not in SCHEDULES:
+            raise EpeeError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}.")
         if self.api_token is not None and not self.api_token.strip():
             raise EpeeError("EPEE_API_TOKEN is set but empty; unset it to serve without auth, or give it a value.")
 

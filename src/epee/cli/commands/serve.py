@@ -28,6 +28,13 @@ def serve(
     max_texts_per_request: Annotated[int, typer.Option(help="Most texts in one request; beyond it 413.")] = 256,
     max_chars_per_text: Annotated[int, typer.Option(help="Longest text in characters; beyond it 413.")] = 10_000,
     engine: Annotated[str, typer.Option(help="torch (onnx is not available yet).")] = "torch",
+    schedule: Annotated[
+        str,
+        typer.Option(
+            help="batch: each batch runs to its end; layer: queued rows join the running batch at every layer "
+            "boundary, so it stays full as rows exit."
+        ),
+    ] = "batch",
     model_name: Annotated[
         str | None, typer.Option(help="Name in the /v2/models/NAME routes [default: the checkpoint folder's name].")
     ] = None,
@@ -50,6 +57,7 @@ def serve(
         max_texts_per_request=max_texts_per_request,
         max_chars_per_text=max_chars_per_text,
         engine=engine,
+        schedule=schedule,
         api_token=os.environ.get("EPEE_API_TOKEN"),
     )
     if settings.engine == "onnx":

@@ -8,7 +8,7 @@ embed the inputs, run layer ``i``, pool the current hidden state for an exit hea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -68,6 +68,8 @@ class BackboneFamily(nn.Module):
     has_pretrained_pooler: ClassVar[bool] = False
     modality: ClassVar[str] = "text"
     """What the family reads: ``"text"`` (token ids) or ``"image"`` (pixel values); picks the featurizer."""
+    joins_states: ClassVar[bool] = False
+    """Whether :meth:`concat_states` works: rows at the same depth can join one batch (layer-wise scheduling)."""
 
     def __init__(self, backbone: PreTrainedModel, pooling: str | None = None):
         super().__init__()
@@ -102,6 +104,15 @@ class BackboneFamily(nn.Module):
     def pool(self, state: LayerState) -> torch.Tensor:
         """Features ``[batch, hidden]`` for the exit head that follows the layer just run."""
         raise NotImplementedError
+
+    def concat_states(self, states: Sequence[LayerState]) -> LayerState:
+        """The rows of several states that ran the same layers, as one state padded to the longest sequence.
+
+        Layer-wise scheduling joins rows embedded at different times this way. The per-row layer
+        inputs must be rebuilt for the padded length, which only the family knows how to do; families
+        that have not said how (``joins_states``) refuse.
+        """
+        raise EpeeError(f"{self.display_name} backbones cannot join rows mid-depth; use batch scheduling.")
 
     def output_hidden(self, state: LayerState) -> torch.Tensor:
         """The backbone's own ``last_hidden_state`` after all layers (final norm where it has one).

@@ -8,10 +8,11 @@ it has one, what it adds between the embeddings and layer 0 (:meth:`EncoderFamil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional
 from transformers.masking_utils import create_bidirectional_mask
 
 from epee.models.families.base import BackboneFamily, LayerState, PerRowValue, masked_mean
@@ -19,6 +20,8 @@ from epee.models.families.base import BackboneFamily, LayerState, PerRowValue, m
 
 class EncoderFamily(BackboneFamily):
     """Base class of the text encoders: shared ``embed`` preamble and cls/mean pooling."""
+
+    joins_states = True
 
     def embed(self, inputs: Mapping[str, torch.Tensor]) -> LayerState:
         input_ids = inputs["input_ids"]
@@ -30,6 +33,26 @@ class EncoderFamily(BackboneFamily):
             config=self.backbone.config, inputs_embeds=embedded, attention_mask=attention_mask
         )
         return self.initial_state(embedded, attention_mask, {"attention_mask": mask_4d})
+
+    def concat_states(self, states: Sequence[LayerState]) -> LayerState:
+        """Pad each state on the right (zero hidden states, mask 0) and rebuild the 4-D mask for the whole.
+
+        Padded positions are masked keys, so every real token, and so every pooled row, computes what
+        it computed in its own batch (up to the order of floating-point sums).
+        """
+        if any(set(state.layer_inputs) != {"attention_mask"} for state in states):
+            return super().concat_states(states)
+        length = max(state.hidden.shape[1] for state in states)
+        hidden = torch.cat(
+            [functional.pad(state.hidden, (0, 0, 0, length - state.hidden.shape[1])) for state in states]
+        )
+        attention_mask = torch.cat(
+            [functional.pad(state.attention_mask, (0, length - state.attention_mask.shape[1])) for state in states]
+        )
+        mask_4d = create_bidirectional_mask(
+            config=self.backbone.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+        return LayerState(hidden=hidden, attention_mask=attention_mask, layer_inputs={"attention_mask": mask_4d})
 
     def embed_tokens(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The backbone's ``embeddings`` output; BERT's signature, which families that differ override."""

@@ -20,6 +20,7 @@ class MPNetFamily(EncoderFamily):
     model_types = ("mpnet",)
     lora_target_modules = ("q", "k", "v")
     has_pretrained_pooler = True
+    joins_states = False  # the per-row position bias would need rebuilding for a padded length
 
     def embed_tokens(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.backbone.embeddings(input_ids=inputs["input_ids"])  # MPNet has no token types
