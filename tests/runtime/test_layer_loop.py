@@ -9,9 +9,12 @@ from epee.errors import EpeeError
 from epee.models.families.base import BackboneFamily
 from epee.policies import make_policy
 from epee.runtime import predict
-from epee.runtime.dynamic import LayerLoop
+from epee.runtime.dynamic import LayerLoop, early_exit_forward
 from epee.runtime.predict import encode_batch
 from tests.helpers import tiny_bert_model
+from tests.runtime.test_dynamic_equals_simulation import _inputs as _family_inputs
+from tests.runtime.test_dynamic_equals_simulation import _model as _family_model
+from tests.tiny_configs import CONFIGS
 
 WORDS = "fever cough rash relief nausea sleep pain better worse tired".split()
 TEXTS = [" ".join(WORDS[(row + step) % len(WORDS)] for step in range(1 + (row * 7) % 23)) for row in range(20)]
@@ -76,3 +79,38 @@ def test_a_family_that_has_not_said_how_to_join_rows_refuses(model):
     state = model.family.embed(encode_batch(model, TEXTS[:2]))
     with pytest.raises(EpeeError, match="cannot join rows mid-depth"):
         BackboneFamily.concat_states(model.family, [state, state])
+
+
+@pytest.mark.parametrize("model_type", sorted(name for name in CONFIGS if name != "vit"))
+def test_every_family_joins_rows_exactly_or_refuses(model_type):
+    """Groups of rows with different padded lengths join mid-depth; each row answers what its own batch answers."""
+    model = _family_model(model_type, multi_label=False)
+    inputs = _family_inputs(model.backbone.config)
+    groups = [torch.arange(start, start + 8) for start in range(0, 32, 8)]
+    if not model.family.joins_states:
+        state = model.family.embed(_rows(inputs, groups[0]))
+        with pytest.raises(EpeeError, match="cannot join rows mid-depth"):
+            model.family.concat_states([state, state])
+        return
+    first_exit = torch.softmax(model(inputs)[0], dim=-1).max(dim=-1).values.median()
+    policy = make_policy("maxprob", threshold=float(first_exit))
+    expected = early_exit_forward(model, inputs, policy)
+    loop = LayerLoop(model, policy)
+    logits, exit_index = torch.zeros_like(expected.logits), torch.full_like(expected.exit_index, -1)
+    arrivals, steps = {0: [0], 1: [1], 2: [2, 3]}, 0
+    while steps in arrivals or loop.active_rows:
+        for group in arrivals.get(steps, []):
+            loop.admit(_rows(inputs, groups[group]), groups[group])
+        exited = loop.step()
+        if exited is not None:
+            logits[exited.row_ids], exit_index[exited.row_ids] = exited.logits, exited.exit_index
+        steps += 1
+    assert exit_index.tolist() == expected.exit_index.tolist()
+    assert len(set(exit_index.tolist())) >= 2
+    torch.testing.assert_close(logits, expected.logits, atol=1e-5, rtol=1e-5)
+
+
+def _rows(inputs: dict[str, torch.Tensor], rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The rows, cut to their own longest sequence, so groups join with different padded lengths."""
+    length = int(inputs["attention_mask"][rows].sum(dim=1).max())
+    return {name: value[rows, :length] for name, value in inputs.items()}
