@@ -120,8 +120,23 @@ def _load_lines(load: dict) -> list[str]:
             )
             + ".",
             "",
+            "At 32 clients under the calibrated policy, layer-wise scheduling "
+            f"{_payoff(ratios['layer_over_batch_a_32_cpu'])} per CPU-second (wall clock on this shared machine: "
+            f"{_payoff(ratios['layer_over_batch_a_32'])}). Rows that join are padded to the longest sequence beside "
+            "them and each join copies the hidden states, which on one CPU thread costs about what fuller batches "
+            "save; whether it pays off on an accelerator was not measured.",
+            "",
         ]
     return lines
+
+
+def _payoff(ratio: dict) -> str:
+    """Paid off only if it was faster in every round; cost only if slower in every round."""
+    if ratio["min"] > 1:
+        return f"paid off ({_spread(ratio)}x)"
+    if ratio["max"] < 1:
+        return f"did not pay off: it cost ({_spread(ratio)}x)"
+    return f"made no consistent difference ({_spread(ratio)}x)"
 
 
 def _target_lines(load: dict, schedule: str) -> list[str]:
