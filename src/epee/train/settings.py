@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from epee.errors import EpeeError
+from epee.train.precision import PRECISIONS
 
 DEPTH_WEIGHTINGS = ("asc", "uniform")
 CLASS_WEIGHTINGS = ("none", "balanced")
@@ -24,6 +25,14 @@ class TrainingSettings:
     ``epochs=None`` means :data:`FINE_TUNING_EPOCHS`, or :func:`scratch_epochs` for a ViT trained
     from scratch (``epee.workflow.fit.train_on_dataset`` decides, as it does the learning rate).
     ``augment`` shifts training images by a few pixels (:meth:`ImageFeaturizer.augment`); texts are never augmented.
+    ``bucket_batches`` sorts rows by length within shuffled chunks so batches pad little
+    (:mod:`epee.train.sampler`). ``precision``: ``"auto"`` autocasts the forward pass to bf16 on a
+    CPU with native bf16 and stays fp32 elsewhere (:mod:`epee.train.precision`).
+    ``gradient_accumulation_steps`` micro-batches of ``batch_size`` make one optimizer step.
+    Dev is evaluated after every epoch, and every ``eval_every_steps`` optimizer steps if given;
+    ``patience`` stops training after that many evaluations in a row that raise neither the last
+    exit's dev metric nor the mean over exits. ``save_every_minutes``: how often a resumable run
+    saves its state between evaluations.
     ``learning_rate`` defaults by method: 3e-4 for PEFT (Taylor et al. 2024, LoRA r=8 on small
     clinical models), 3e-5 for full fine-tuning, where 3e-4 would wreck the pretrained weights.
     """
@@ -46,9 +55,22 @@ class TrainingSettings:
     max_steps: int | None = None
     time_budget_minutes: float | None = None
     eval_batch_size: int = 64
+    bucket_batches: bool = True
+    precision: str = "auto"
+    gradient_accumulation_steps: int = 1
+    eval_every_steps: int | None = None
+    patience: int | None = None
+    save_every_minutes: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "eval_batch_size",
+            "gradient_accumulation_steps",
+            "eval_every_steps",
+            "patience",
+        ):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise EpeeError(f"{name} must be at least 1, got {getattr(self, name)}.")
         for name in ("learning_rate", "head_learning_rate"):
@@ -70,6 +92,10 @@ class TrainingSettings:
             raise EpeeError("distill_weight must be >= 0 and distill_temperature > 0.")
         if self.max_steps is not None and self.max_steps < 1:
             raise EpeeError(f"max_steps must be at least 1, got {self.max_steps}.")
+        if self.precision not in PRECISIONS:
+            raise EpeeError(f"precision {self.precision!r} is unknown; use one of {PRECISIONS}.")
+        if not self.save_every_minutes > 0:
+            raise EpeeError(f"save_every_minutes must be positive, got {self.save_every_minutes}.")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
             raise EpeeError(f"time_budget_minutes must be positive, got {self.time_budget_minutes}.")
 

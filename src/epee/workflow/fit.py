@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from epee.data import Dataset, Example, ImageExample
@@ -16,6 +17,7 @@ from epee.models.backbones import scratch_vit
 from epee.models.inputs import Featurizer, encode_split, featurizer_for
 from epee.tasks.metrics import metric_for
 from epee.train.settings import TrainingSettings, scratch_epochs
+from epee.train.state import read_run_context
 from epee.train.trainer import TrainingHistory, train
 
 logger = logging.getLogger(__name__)
@@ -119,8 +121,17 @@ def build_image_model(
     )
 
 
-def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: TrainingSettings) -> FineTuned:
+def train_on_dataset(
+    model: MultiExitModel,
+    dataset: Dataset,
+    settings: TrainingSettings,
+    *,
+    state_dir: Path | None = None,
+    context: dict | None = None,
+) -> FineTuned:
     """Train ``model`` on the train split; the dev split picks the best epoch.
+
+    ``state_dir`` makes the run resumable (:func:`epee.train.train`); ``context`` is saved with its state.
 
     A ViT trained from scratch gets :data:`SCRATCH_LEARNING_RATE` unless a learning rate is given:
     the fine-tuning defaults would barely move random weights; and unless epochs are given, enough
@@ -141,21 +152,62 @@ def train_on_dataset(model: MultiExitModel, dataset: Dataset, settings: Training
         len(model.exit_layers),
         f"PEFT {model.config.peft['method']}" if model.config.peft else "full fine-tuning",
     )
+    metric = metric_for(dataset, "dev")
     history = train(
-        model, featurizer, train_split, dev_split, settings, metric_for(dataset, "dev"), metric_name=dataset.metric
+        model,
+        featurizer,
+        train_split,
+        dev_split,
+        settings,
+        metric,
+        metric_name=dataset.metric,
+        state_dir=state_dir,
+        context=context,
     )
     return FineTuned(model, featurizer, history)
 
 
 def train_from_recipe(
-    data_options: Mapping[str, Any], model_settings: ModelSettings, settings: TrainingSettings
+    data_options: Mapping[str, Any],
+    model_settings: ModelSettings,
+    settings: TrainingSettings,
+    *,
+    state_dir: Path | None = None,
 ) -> tuple[FineTuned, Dataset]:
     """What ``epee train`` does: load the data the options describe, build, train; the model records the recipe.
 
-    The data are split with the training seed unless the options name another.
+    The data are split with the training seed unless the options name another. With ``state_dir``
+    the run saves a resumable state there, with what :func:`resume_from_state` needs to continue it.
     """
     recipe = DataRecipe(seed=settings.seed).with_overrides(data_options)
+    return _train_recipe(recipe, model_settings, settings, state_dir)
+
+
+def resume_from_state(state_dir: Path, *, time_budget_minutes: float | None = None) -> tuple[FineTuned, Dataset]:
+    """Continue the run whose state is in ``state_dir``, on the data, model and settings it started with.
+
+    ``time_budget_minutes`` replaces the run's budget (a resumed run may be given more time).
+    """
+    run = read_run_context(state_dir)
+    values = run["training_settings"]
+    if isinstance(values["depth_weights"], list):
+        values = {**values, "depth_weights": tuple(values["depth_weights"])}
+    settings = TrainingSettings(**values)
+    if time_budget_minutes is not None:
+        settings = replace(settings, time_budget_minutes=time_budget_minutes)
+    model_settings = ModelSettings(**run["model_settings"])
+    return _train_recipe(DataRecipe.from_dict(run["data_recipe"]), model_settings, settings, state_dir)
+
+
+def _train_recipe(
+    recipe: DataRecipe, model_settings: ModelSettings, settings: TrainingSettings, state_dir: Path | None
+) -> tuple[FineTuned, Dataset]:
     dataset = recipe.load()
     model = build_model(dataset, model_settings)
     model.config.data_recipe = recipe.to_dict()
-    return train_on_dataset(model, dataset, settings), dataset
+    context = {
+        "data_recipe": recipe.to_dict(),
+        "model_settings": asdict(model_settings),
+        "training_settings": asdict(settings),
+    }
+    return train_on_dataset(model, dataset, settings, state_dir=state_dir, context=context), dataset

@@ -14,6 +14,7 @@ from epee.cli.tables import per_exit_table
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
 from epee.errors import EpeeError
 from epee.table import to_rich
+from epee.train.precision import PRECISIONS
 from epee.train.settings import (
     FINE_TUNING_EPOCHS,
     FULL_FINE_TUNING_LEARNING_RATE,
@@ -101,12 +102,53 @@ def train(
     time_budget_minutes: Annotated[
         float | None, typer.Option(help="Stop training after this long.", rich_help_panel=_TRAINING)
     ] = TRAINING.time_budget_minutes,
+    gradient_accumulation_steps: Annotated[
+        int, typer.Option(help="Batches per optimizer step.", rich_help_panel=_TRAINING)
+    ] = TRAINING.gradient_accumulation_steps,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help=f"{', '.join(PRECISIONS)}: auto trains in bf16 on a CPU with native bf16.", rich_help_panel=_TRAINING
+        ),
+    ] = TRAINING.precision,
+    eval_every_steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Evaluate dev every this many steps too [default: after each epoch].", rich_help_panel=_TRAINING
+        ),
+    ] = TRAINING.eval_every_steps,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop after this many evaluations without a better dev metric (last exit or mean over exits).",
+            rich_help_panel=_TRAINING,
+        ),
+    ] = TRAINING.patience,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue the interrupted run whose state is in this directory, with the options it started "
+            "with (only --time-budget-minutes may be given anew).",
+            rich_help_panel=_TRAINING,
+        ),
+    ] = None,
 ) -> None:
-    """Train a multi-exit model and write a checkpoint directory (it records its data recipe)."""
+    """Train a multi-exit model and write a checkpoint directory (it records its data recipe).
+
+    The run saves a resumable state beside the output (OUTPUT.train-state) at each evaluation and
+    every few minutes; it is removed once the checkpoint is written.
+    """
     from epee.runtime.outputs import check_output_directory
-    from epee.workflow.fit import train_from_recipe
+    from epee.train.state import has_training_state, remove_training_state
+    from epee.workflow.fit import resume_from_state, train_from_recipe
 
     check_output_directory(output)  # before training, so hours of work are never thrown away
+    state_dir = resume or output.with_name(output.name + ".train-state")
+    if resume is None and has_training_state(state_dir):
+        raise EpeeError(
+            f"{state_dir} holds the state of an interrupted run; continue it with --resume {state_dir}, "
+            "or delete that directory to start again."
+        )
     model_settings = ModelSettings(
         backbone=backbone,
         peft=peft,
@@ -128,9 +170,18 @@ def train(
         max_steps=max_steps,
         time_budget_minutes=time_budget_minutes,
         seed=seed,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        precision=precision,
+        eval_every_steps=eval_every_steps,
+        patience=patience,
     )
-    trained, dataset = train_from_recipe(data_options, model_settings, settings)
+    if resume is not None:
+        trained, dataset = resume_from_state(resume, time_budget_minutes=time_budget_minutes)
+    else:
+        console.print(f"A resumable state is kept in {state_dir} until the checkpoint is written.")
+        trained, dataset = train_from_recipe(data_options, model_settings, settings, state_dir=state_dir)
     trained.model.save_pretrained(output)
+    remove_training_state(state_dir)
     history = trained.history
     best = history.best
     if best is not None:
@@ -161,6 +212,8 @@ def stop_text(history, settings: dict) -> str:
         reason = f"stopped at --max-steps {settings['max_steps']}{where}"
     elif history.stopped_by == "time_budget":
         reason = f"stopped by --time-budget-minutes {settings['time_budget_minutes']:g}{where}"
+    elif history.stopped_by == "early_stopping":
+        reason = f"stopped early: --patience {settings['patience']} evaluations without a better dev metric{where}"
     else:
         reason = f"all {settings['epochs']} epochs ran" + (" per stage" if settings.get("two_stage") else "")
     best = history.best

@@ -1,0 +1,130 @@
+"""A run stopped after k steps and resumed for k more ends bit-for-bit where a run of 2k steps ends."""
+
+import pytest
+import torch
+
+from epee.errors import EpeeError
+from epee.train import TrainingSettings, train
+from epee.train.state import has_training_state
+from tests.helpers import tiny_bert_model
+from tests.train.test_trainer import _accuracy, _toy_split
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _InterruptAfterFirstSave:
+    """Wraps a featurizer: the first training batch after a state was saved raises, like a machine going away."""
+
+    def __init__(self, featurizer, model, state_dir):
+        self.featurizer, self.model, self.state_dir = featurizer, model, state_dir
+
+    def collate(self, features):
+        if self.model.training and has_training_state(self.state_dir):
+            raise _Interrupted
+        return self.featurizer.collate(features)
+
+
+def _settings(**overrides):
+    values = dict(
+        epochs=4,
+        batch_size=8,
+        learning_rate=1e-2,
+        head_learning_rate=3e-2,
+        warmup_ratio=0.25,
+        seed=3,
+        max_steps=10,
+        eval_every_steps=5,
+        save_every_minutes=1e9,
+        precision="fp32",
+    )
+    return TrainingSettings(**{**values, **overrides})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"gradient_accumulation_steps": 2, "max_steps": 6, "eval_every_steps": 3, "two_stage": True, "epochs": 2}],
+    ids=["plain", "accumulation-two-stage"],
+)
+def test_resumed_run_equals_uninterrupted_run(tmp_path, overrides):
+    settings = _settings(**overrides)
+    torch.manual_seed(0)
+    straight = tiny_bert_model()
+    featurizer, split = _toy_split(straight)
+    initial = {name: tensor.clone() for name, tensor in straight.state_dict().items()}
+    expected = train(straight, featurizer, split, split, settings, _accuracy)
+
+    interrupted = tiny_bert_model()
+    interrupted.load_state_dict(initial)
+    state_dir = tmp_path / "state"
+    with pytest.raises(_Interrupted):
+        train(
+            interrupted,
+            _InterruptAfterFirstSave(featurizer, interrupted, state_dir),
+            split,
+            split,
+            settings,
+            _accuracy,
+            state_dir=state_dir,
+        )
+
+    torch.manual_seed(123)  # a fresh process: other weights, other RNG; the state restores both
+    resumed = tiny_bert_model()
+    history = train(resumed, featurizer, split, split, settings, _accuracy, state_dir=state_dir)
+
+    assert history.steps == expected.steps == settings.max_steps
+    assert [record.dev_exit_metrics for record in history.epochs] == [r.dev_exit_metrics for r in expected.epochs]
+    assert [record.train_loss for record in history.epochs] == [r.train_loss for r in expected.epochs]
+    assert history.best_index == expected.best_index and history.stopped_by == expected.stopped_by
+    for name, tensor in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    model = tiny_bert_model()
+    featurizer, split = _toy_split(model)
+    train(model, featurizer, split, split, _settings(max_steps=5), _accuracy, state_dir=tmp_path)
+    with pytest.raises(EpeeError, match="learning_rate"):
+        train(
+            model, featurizer, split, split, _settings(max_steps=5, learning_rate=1e-3), _accuracy, state_dir=tmp_path
+        )
+
+
+def test_patience_stops_after_evaluations_without_gain():
+    model = tiny_bert_model()
+    featurizer, split = _toy_split(model)
+    # Learning rates too small to move a prediction: the first evaluation is the best one.
+    settings = _settings(learning_rate=1e-12, head_learning_rate=1e-12, max_steps=None, eval_every_steps=1, patience=2)
+    history = train(model, featurizer, split, split, settings, _accuracy)
+    assert history.stopped_by == "early_stopping"
+    assert len(history.epochs) == 3 and history.steps == 3 and history.best_index == 0
+
+
+def test_accumulated_micro_batches_make_the_step_of_one_batch():
+    torch.manual_seed(0)
+    whole = tiny_bert_model(dropout=0.0)
+    whole.backbone.config.hidden_dropout_prob = 0.0
+    for module in whole.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    halves = tiny_bert_model(dropout=0.0)
+    halves.load_state_dict(whole.state_dict())
+    for module in halves.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    featurizer, split = _toy_split(whole)
+    common = dict(
+        epochs=1, max_steps=1, warmup_ratio=0.0, bucket_batches=False, precision="fp32", class_weighting="none"
+    )
+    train(whole, featurizer, split, None, TrainingSettings(batch_size=8, **common), _accuracy)
+    train(
+        halves,
+        featurizer,
+        split,
+        None,
+        TrainingSettings(batch_size=4, gradient_accumulation_steps=2, **common),
+        _accuracy,
+    )
+    for name, tensor in whole.state_dict().items():
+        torch.testing.assert_close(halves.state_dict()[name], tensor, rtol=1e-4, atol=1e-6, msg=name)
