@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from epee.data import Dataset, Example, ImageExample
 from epee.data.recipe import DataRecipe
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE, SCRATCH_VIT
@@ -203,6 +205,7 @@ def _train_recipe(
     recipe: DataRecipe, model_settings: ModelSettings, settings: TrainingSettings, state_dir: Path | None
 ) -> tuple[FineTuned, Dataset]:
     dataset = recipe.load()
+    torch.manual_seed(settings.seed)  # the exit heads' (and adapters') initial weights, so a seed repeats a run
     model = build_model(dataset, model_settings)
     model.config.data_recipe = recipe.to_dict()
     context = {
