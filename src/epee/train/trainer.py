@@ -361,11 +361,10 @@ class _Loop:
         )
         self.last_evaluation, progress.losses = now, []
         logger.info(
-            "stage %d epoch %d/%d, step %d: train loss %.4f%s",
+            "stage %d epoch %d/%d: train loss %.4f%s",
             stage,
             epoch,
             settings.epochs,
-            progress.steps,
             train_loss,
             "" if dev_metrics is None else f", dev {self.metric_name} per exit (points) {_points(dev_metrics)}",
         )
