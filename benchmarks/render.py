@@ -16,6 +16,7 @@ from pathlib import Path
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_serve import serve_section
 from benchmarks.render_smollm2 import load_smollm2, smollm2_section
+from benchmarks.render_training import training_section
 from epee.calibrate.select import fastest_within
 from epee.errors import EpeeError
 from epee.formatting import format_params
@@ -86,13 +87,15 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
         "",
     ]
     if not results:
-        return "\n".join([*lines, "No results yet: run `python -m benchmarks.suite`.", "", *serve_section()])
+        return "\n".join(
+            [*lines, "No results yet: run `python -m benchmarks.suite`.", "", *training_section(), *serve_section()]
+        )
     lines += _setup(results) + _summary(results) + balanced_section(results)
     lines += small_images_section(load_small_images() if small_images is None else small_images)
     lines += smollm2_section(load_smollm2())
     for result in results:
         lines += _dataset_section(result)
-    return "\n".join(lines + serve_section())
+    return "\n".join(lines + training_section() + serve_section())
 
 
 def _setup(results: Sequence[dict]) -> list[str]:
