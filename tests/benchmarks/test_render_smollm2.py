@@ -42,7 +42,11 @@ def test_section_states_training_exits_choice_and_wall_clock():
         "Train / dev / test 240 / 240 / 240, max length 64, LoRA r=8; training 15 steps in 612 s (stopped by "
         "time_budget) on 1 thread(s) of a shared machine, 2026-12-02. Learned: yes." in text
     )
-    assert "per exit (layers 1-3): 50.00, 55.00, 62.50. Oracle: 2.75x on test." in text
+    assert (
+        "per exit (layers 1-3): 50.00, 55.00, 62.50. Oracle: 2.75x on test. Only 15 optimizer steps: the exits are"
+        in text
+    )
+    assert "(last exit 62.50, best exit 62.50), so the speed-ups" in text
     assert "**maxprob** (threshold=0.9): dev 61.50, test 60.00 (-2.50 vs the last exit), layer speed-up 2.50x" in text
     assert "wall clock 2.10x [1.90-2.20] over the plain model; epee through all 3 layers 0.98x [0.95-1.01]" in text
     assert "| maxprob | threshold=0.9 | 61.50 | 60.00 | -2.50 | 2.50x | 2.40x | - |" in text
@@ -55,6 +59,8 @@ def test_a_model_that_did_not_learn_says_so():
     result["selected"] = result["selected"] | {"degenerate": "one prediction for 100.0% of examples"}
     text = "\n".join(smollm2_section([result]))
     assert "Learned: no (every calibrated setting is degenerate on dev)." in text
+    result["training"]["steps"] = 50
+    assert "barely trained" not in "\n".join(smollm2_section([result]))
     assert "Degenerate on test: one prediction for 100.0% of examples." in text
 
 
