@@ -69,3 +69,40 @@ def test_demo_path_writes_a_complete_report(tmp_path):
             assert value is not None and math.isfinite(value), evaluation
     saved = json.loads((report / "report.json").read_text())
     assert len(saved["evaluations"]) == len(DEPLOYABLE_POLICIES)
+
+
+def test_demo_and_report_show_the_certificate_of_the_risk_rule(tmp_path):
+    from epee.calibrate.risk import RiskSettings
+
+    dataset = Dataset(
+        name="tiny-reviews",
+        task="single_label",
+        label_names=["negative", "neutral", "positive"],
+        train=_rows(24, 0),
+        dev=_rows(40, 1),
+        test=_rows(30, 2),
+        metric="macro_f1",
+    )
+    settings = DemoSettings(
+        epochs=1,
+        batch_size=8,
+        time_budget_minutes=None,
+        eval_batch_size=8,
+        wallclock_repeats=1,
+        risk=RiskSettings("consistency", epsilon=0.2, delta=0.2),
+    )
+    outcome = run_demo(tmp_path, settings, model=tiny_bert_model(labels=dataset.label_names), dataset=dataset)
+    console = Console(record=True, width=200)
+    report = present_results(outcome.model, dataset, outcome.dev, outcome.test, 20.0, tmp_path / "report", "t", console)
+
+    certificate = outcome.dev.certificate
+    assert certificate is not None and (certificate.num_ordering, certificate.num_samples) == (10, 30)
+    statement = certificate.statement()
+    assert statement in " ".join(console.export_text().split())
+    saved = json.loads((report / "report.json").read_text())
+    assert saved["certificate"] == certificate.to_dict()
+    assert saved["facts"]["guarantee"].startswith(statement)
+    assert statement in (report / "report.md").read_text()
+    assert [evaluation.policy for evaluation in outcome.test.evaluations] == [certificate.policy]
+    stored = json.loads((tmp_path / "checkpoint" / "policy.json").read_text())["calibration"]
+    assert stored["rule"] == "risk" and stored["certificate"] == certificate.to_dict()

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.calibrate.risk import RiskControl
 from epee.calibrate.sweep import calibrate
 from epee.models import MultiExitModel
-from epee.policies import DEPLOYABLE_POLICIES, policy_params
+from epee.policies import DEPLOYABLE_POLICIES, make_policy, policy_params
 from epee.runtime.exit_logits import collect_exit_logits
 from epee.runtime.speed import exit_head_flops, transformer_layer_flops
 from epee.tasks.encoding import EncodedSplit
@@ -65,8 +66,12 @@ def store_selection(
     value: float | None,
     split: str,
     allow_degenerate: bool = False,
+    control: RiskControl | None = None,
 ) -> None:
-    """Make ``point`` the model's default policy and keep the calibration figures in its config."""
+    """Make ``point`` the model's default policy and keep the calibration figures in its config.
+
+    Under the risk rule, ``control`` holds the certificate and the tested candidates, stored beside them.
+    """
     model.config.policy = policy_params(point.make_policy())
     model.config.calibration = {
         "split": split,
@@ -75,4 +80,17 @@ def store_selection(
         "allow_degenerate": allow_degenerate,
         "selected": point.to_dict(),
         "result": result.to_dict(),
+        **(_certificate_record(control) if control is not None else {}),
     }
+
+
+def store_certificate(model: MultiExitModel, control: RiskControl, *, split: str) -> None:
+    """Make the certified setting the model's default policy, without labels: the certificate is the whole record."""
+    model.config.policy = policy_params(make_policy(control.policy, **control.params))
+    certificate = control.certificate
+    model.config.calibration = {"split": split, "rule": "risk", "value": certificate.epsilon}
+    model.config.calibration.update(_certificate_record(control))
+
+
+def _certificate_record(control: RiskControl) -> dict[str, Any]:
+    return {"certificate": control.certificate.to_dict(), "tested": list(control.tested)}

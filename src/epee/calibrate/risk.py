@@ -43,6 +43,24 @@ RISKS = ("consistency", "error_gap")
 ORDERING_FRACTION = 0.25
 
 
+@dataclass(frozen=True)
+class RiskSettings:
+    """What to certify: ``risk`` <= ``epsilon`` (a fraction: 0.02 = 2% of answers) w.p. >= 1 - ``delta``."""
+
+    risk: str = "consistency"
+    epsilon: float = 0.02
+    delta: float = 0.1
+    per_label: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.risk not in RISKS:
+            raise EpeeError(f"Unknown risk {self.risk!r}; choose one of {RISKS}.")
+        for name in ("epsilon", "delta"):
+            if not 0 < getattr(self, name) < 1:
+                raise EpeeError(f"The risk rule's {name} must be strictly between 0 and 1; got {getattr(self, name)}.")
+
+
 def example_risks(
     risk: str,
     predictions: np.ndarray,

@@ -42,6 +42,11 @@ def present_results(
     if dev.skipped is not None:
         console.print(skipped_text(dev.skipped))
     title_of_policies = f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)"
+    facts = dict(test.facts)
+    if dev.certificate is not None:
+        title_of_policies = f"Test {dataset.metric}: the setting certified on dev"
+        facts["guarantee"] = guarantee_text(dev.certificate, test, model.config.multi_label)
+        console.print(facts["guarantee"])
     oracle_speedup = dev.calibration.oracle.layer_speedup
     console.print(to_rich(policy_table(title_of_policies, test.evaluations, last_exit, oracle_speedup)))
     explanation = explanation_text(dataset, dev, test, epsilon)
@@ -55,14 +60,26 @@ def present_results(
         exit_layer_numbers=model.exit_layers,
         num_layers=model.num_layers,
         metric_name=dataset.metric,
-        facts=test.facts,
+        facts=facts,
         explanation=explanation,
         per_exit_test_degenerate=test.per_exit_test_degenerate,
         majority_test_metric=test.majority_test_metric,
+        certificate=None if dev.certificate is None else dev.certificate.to_dict(),
     )
     console.print(explanation)
     console.print(f"Report: {written / 'report.html'}")
     return written
+
+
+def guarantee_text(certificate, test: TestAssessment, multi_label: bool) -> str:
+    """The certificate in plain words, and how the bounded risk turned out on test."""
+    from epee.workflow.risk_calibration import realised_risk
+
+    statement = certificate.statement()
+    if not certificate.certified:
+        return statement
+    realised = realised_risk(certificate, test.logits, test.labels.numpy(), multi_label=multi_label)
+    return f"{statement} On the {test.logits.shape[1]} test examples it was {100 * realised:.2f}%."
 
 
 def _by_split(on_dev: Sequence[str | None], on_test: Sequence[str | None]) -> list[str | None]:

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from epee.atomic import atomic_directory, check_replaceable
 from epee.calibrate.results import CalibrationResult, PolicyPoint
@@ -50,6 +50,7 @@ def write_report(
     explanation: str,
     per_exit_test_degenerate: Sequence[str | None] = (),
     majority_test_metric: float | None = None,
+    certificate: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``report.md``, ``report.html``, three PNG figures and ``report.json`` into ``directory``.
 
@@ -57,7 +58,9 @@ def write_report(
     ``evaluations`` are those choices applied to test. ``facts`` (model, data, sizes, machine, ...)
     and ``explanation`` (a plain-language paragraph) are printed as given. Degenerate exits and
     settings are marked: on dev from ``calibration``, on test from ``per_exit_test_degenerate`` and
-    each evaluation; ``majority_test_metric`` adds the test baseline beside the dev one. An existing report at
+    each evaluation; ``majority_test_metric`` adds the test baseline beside the dev one; ``certificate`` (the
+    risk rule's, :class:`epee.calibrate.risk.RiskCertificate` as a dict) is kept in ``report.json``; its
+    plain-words statement belongs in ``facts``. An existing report at
     ``directory`` is replaced; any other non-empty directory there is refused rather than deleted.
     Returns the report directory.
     """
@@ -126,6 +129,7 @@ def write_report(
         "per_exit_test_metric": None if per_exit_test_metric is None else list(per_exit_test_metric),
         "per_exit_test_degenerate": list(per_exit_test_degenerate),
         "majority_test_metric": majority_test_metric,
+        **({"certificate": dict(certificate)} if certificate is not None else {}),
     }
 
     with atomic_directory(directory, marker=REPORT_JSON, kind="report") as staging:

@@ -16,6 +16,7 @@ import torch
 
 from epee.calibrate.model_calibration import calibrate_model, model_flops, store_selection
 from epee.calibrate.results import CalibrationResult, PolicyPoint
+from epee.calibrate.risk import RiskCertificate, RiskSettings
 from epee.calibrate.select import without_degenerate
 from epee.data import Dataset
 from epee.errors import EpeeError
@@ -27,6 +28,7 @@ from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric, predi
 from epee.tasks.degeneracy import DegeneracyCheck
 from epee.tasks.metrics import metric_for
 from epee.workflow.policy_comparison import PolicyEvaluation, evaluate_on_test, measure_wallclock
+from epee.workflow.risk_calibration import certified_point, certify
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class DevCalibration:
     selected: PolicyPoint  # the overall choice, stored in the model
     selections: dict[str, PolicyPoint]  # each policy's own choice under the same rule
     skipped: PolicyPoint | None = None  # the degenerate point the rule would have picked, had it been allowed
+    certificate: RiskCertificate | None = None  # under the risk rule: what was certified, or that nothing was
 
 
 @dataclass
@@ -79,24 +82,28 @@ def calibrate_on_dev(
     policies: Sequence[str] = DEPLOYABLE_POLICIES,
     batch_size: int = 32,
     allow_degenerate: bool = False,
+    risk: RiskSettings | None = None,
 ) -> DevCalibration:
     """Simulate ``policies`` on dev; store the point ``rule`` selects (e.g. fastest within 1 point) in the model.
 
     Degenerate settings (:mod:`epee.tasks.degeneracy`) are never selected unless ``allow_degenerate``;
     when that removes the point the rule would have picked, a warning says so and ``skipped`` holds it.
+    The ``risk`` rule (with ``risk`` settings; ``value`` is ignored) stores the setting Learn-then-Test
+    certifies (:mod:`epee.calibrate.risk`), or full depth when none is; degeneracy does not apply, the
+    certificate bounds the answers that differ from the full model's.
     """
     if not dataset.dev:
         raise EpeeError(f"Dataset {dataset.name!r} has no dev split to calibrate on; a test split is never used.")
     featurizer = featurizer_for(model)
-    calibration, _ = calibrate_model(
-        model,
-        featurizer,
-        encode_split(featurizer, dataset.dev, model),
-        metric_for(dataset, "dev"),
-        metric_name=dataset.metric,
-        policies=policies,
-        batch_size=batch_size,
+    dev_split = encode_split(featurizer, dataset.dev, model)
+    metric = metric_for(dataset, "dev")
+    calibration, logits = calibrate_model(
+        model, featurizer, dev_split, metric, metric_name=dataset.metric, policies=policies, batch_size=batch_size
     )
+    if rule == "risk":
+        return _certify_on_dev(
+            model, calibration, logits, dev_split.labels.numpy(), metric, risk or RiskSettings(), policies
+        )
     selected = calibration.select(rule, value, allow_degenerate=allow_degenerate)
     skipped = None if allow_degenerate else calibration.skipped_as_degenerate(rule, value)
     if skipped is not None:
@@ -114,6 +121,13 @@ def calibrate_on_dev(
     )
     selections = select_per_policy(calibration, rule, value, allow_degenerate=allow_degenerate)
     return DevCalibration(calibration, selected, selections, skipped)
+
+
+def _certify_on_dev(model, calibration, logits, labels, metric, settings, policies) -> DevCalibration:
+    control = certify(model, logits, labels, settings, policies)
+    selected = certified_point(model, control, logits, labels, metric, calibration)
+    store_selection(model, calibration, selected, rule="risk", value=settings.epsilon, split="dev", control=control)
+    return DevCalibration(calibration, selected, {selected.policy: selected}, certificate=control.certificate)
 
 
 def assess_on_test(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from epee.calibrate.risk import RiskSettings
 from epee.data import Dataset, load_dataset
 from epee.defaults import DEFAULT_BACKBONE
 from epee.models import MultiExitModel
@@ -33,6 +34,7 @@ class DemoSettings:
     head_learning_rate: float = 3e-3
     max_length: int = 128
     epsilon: float = 0.01
+    risk: RiskSettings | None = None  # the risk rule's settings: certify one setting instead of fastest_within
     allow_degenerate: bool = False  # let calibration select collapsed settings (epee.tasks.degeneracy)
     time_budget_minutes: float | None = 6.0
     eval_batch_size: int = 32
@@ -73,6 +75,8 @@ def run_demo(
     dev = calibrate_on_dev(
         model,
         dataset,
+        rule="fastest_within" if settings.risk is None else "risk",
+        risk=settings.risk,
         value=settings.epsilon,
         batch_size=settings.eval_batch_size,
         allow_degenerate=settings.allow_degenerate,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.calibration_options import DeltaOption, RiskOption, risk_settings
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.workflow.demo import DemoSettings
@@ -23,9 +24,12 @@ def demo(
     time_budget_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = (
         DEMO.time_budget_minutes
     ),
-    epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = (
-        100 * DEMO.epsilon
-    ),
+    epsilon: Annotated[
+        float, typer.Option(help="Allowed metric loss vs the last exit, in points; with --rule risk, in % of answers.")
+    ] = (100 * DEMO.epsilon),
+    rule: Annotated[str, typer.Option(help="fastest_within, or risk (one certified setting).")] = "fastest_within",
+    risk: RiskOption = "consistency",
+    delta: DeltaOption = 0.1,
 ) -> None:
     """Train, calibrate and evaluate every exit policy on the embedded default; write a report.
 
@@ -35,7 +39,12 @@ def demo(
     from epee.cli.results import present_results
     from epee.workflow.demo import run_demo
 
-    settings = DemoSettings(epochs=epochs, time_budget_minutes=time_budget_minutes, epsilon=epsilon / 100)
+    settings = DemoSettings(
+        epochs=epochs,
+        time_budget_minutes=time_budget_minutes,
+        epsilon=epsilon / 100,
+        risk=risk_settings(rule, risk, epsilon, delta, per_label=False),
+    )
     outcome = run_demo(output, settings)
     title = f"epee demo: {outcome.dataset.name}"
     present_results(

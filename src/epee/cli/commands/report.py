@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from epee.cli.calibration_options import AllowDegenerateOption
+from epee.cli.calibration_options import (
+    AllowDegenerateOption,
+    DeltaOption,
+    PerLabelRiskOption,
+    RiskOption,
+    risk_settings,
+)
 from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
 from epee.cli.errors import user_errors
@@ -21,7 +27,9 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="Report directory to write.")],
     data_options: DataOverrides,
     allow_external_backbone: AllowExternalBackboneOption = False,
-    epsilon: Annotated[float, typer.Option(help="Allowed metric loss vs the last exit, in points.")] = 1.0,
+    epsilon: Annotated[
+        float, typer.Option(help="Allowed metric loss vs the last exit, in points; with --rule risk, in % of answers.")
+    ] = 1.0,
     allow_degenerate: AllowDegenerateOption = False,
     timing_rows: Annotated[
         int | None, typer.Option(help="Time a seeded sample of N test rows [default: every test row].")
@@ -29,6 +37,10 @@ def report(
     no_timing: Annotated[
         bool, typer.Option("--no-timing", help="Measure no wall clock (metrics, layer and FLOPs speed-ups only).")
     ] = False,
+    rule: Annotated[str, typer.Option(help="fastest_within, or risk (one certified setting).")] = "fastest_within",
+    risk: RiskOption = "consistency",
+    delta: DeltaOption = 0.1,
+    per_label_risk: PerLabelRiskOption = False,
 ) -> None:
     """Calibrate every policy on dev, evaluate each on test with wall clock, write a report directory.
 
@@ -42,8 +54,11 @@ def report(
 
     if timing_rows is not None and timing_rows < 1:
         raise EpeeError(f"--timing-rows must be a positive number of rows, got {timing_rows}.")
+    settings = risk_settings(rule, risk, epsilon, delta, per_label_risk)
     check_report_directory(output)  # before minutes of inference, not after
     model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
-    calibrated = calibrate_on_dev(model, dataset, value=epsilon / 100, allow_degenerate=allow_degenerate)
+    calibrated = calibrate_on_dev(
+        model, dataset, rule=rule, value=epsilon / 100, allow_degenerate=allow_degenerate, risk=settings
+    )
     assessed = assess_on_test(model, dataset, calibrated.selections, wallclock_rows=timing_rows, timing=not no_timing)
     present_results(model, dataset, calibrated, assessed, epsilon, output, f"epee report: {dataset.name}", console)
