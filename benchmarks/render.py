@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
+from benchmarks.render_risk import risk_section
 from benchmarks.render_serve import serve_section
 from benchmarks.render_smollm2 import load_smollm2, smollm2_section
 from benchmarks.render_training import training_section
@@ -88,14 +89,21 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
     ]
     if not results:
         return "\n".join(
-            [*lines, "No results yet: run `python -m benchmarks.suite`.", "", *training_section(), *serve_section()]
+            [
+                *lines,
+                "No results yet: run `python -m benchmarks.suite`.",
+                "",
+                *training_section(),
+                *serve_section(),
+                *risk_section(),
+            ]
         )
     lines += _setup(results) + _summary(results) + balanced_section(results)
     lines += small_images_section(load_small_images() if small_images is None else small_images)
     lines += smollm2_section(load_smollm2())
     for result in results:
         lines += _dataset_section(result)
-    return "\n".join(lines + training_section() + serve_section())
+    return "\n".join(lines + training_section() + serve_section() + risk_section())
 
 
 def _setup(results: Sequence[dict]) -> list[str]:
