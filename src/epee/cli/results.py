@@ -78,7 +78,15 @@ def guarantee_text(certificate, test: TestAssessment, multi_label: bool) -> str:
     statement = certificate.statement()
     if not certificate.certified:
         return statement
-    realised = realised_risk(certificate, test.logits, test.labels.numpy(), multi_label=multi_label)
+    realised = realised_risk(
+        certificate.policy,
+        certificate.params,
+        certificate.risk,
+        test.logits,
+        test.labels.numpy(),
+        multi_label=multi_label,
+        per_label=certificate.per_label,
+    )
     return f"{statement} On the {test.logits.shape[1]} test examples it was {100 * realised:.2f}%."
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from epee.calibrate.results import CalibrationResult, PolicyPoint
-from epee.calibrate.risk import RiskCertificate, RiskControl, RiskSettings, control_risk, example_risks
+from epee.calibrate.risk import RiskControl, RiskSettings, control_risk, example_risks
 from epee.calibrate.sweep import calibrate
 from epee.errors import EpeeError
 from epee.models import MultiExitModel
@@ -113,13 +113,17 @@ def certify_on_texts(
 
 
 def realised_risk(
-    certificate: RiskCertificate, logits: torch.Tensor, labels: np.ndarray | None, *, multi_label: bool
+    policy: str,
+    params: dict,
+    risk: str,
+    logits: torch.Tensor,
+    labels: np.ndarray | None,
+    *,
+    multi_label: bool,
+    per_label: bool = False,
 ) -> float:
-    """The certified risk as it turned out on other data (e.g. test): the fraction the certificate bounds."""
-    policy = make_policy(certificate.policy, **certificate.params)
-    chosen = fast_exit_index(policy, ExitTables(logits, multi_label)).cpu().numpy()
+    """The mean ``risk`` of one setting on other data (e.g. test): what a certificate bounds, as it turned out."""
+    chosen = fast_exit_index(make_policy(policy, **params), ExitTables(logits, multi_label)).cpu().numpy()
     predictions = predictions_from_logits(logits, multi_label)
     early = predictions[chosen, np.arange(logits.shape[1])]
-    return float(
-        example_risks(certificate.risk, early, predictions[-1], labels, per_label=certificate.per_label).mean()
-    )
+    return float(example_risks(risk, early, predictions[-1], labels, per_label=per_label).mean())
