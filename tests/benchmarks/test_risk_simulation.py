@@ -2,6 +2,7 @@
 nothing is violated; when the first exit disagrees on a fifth of rows, the certified rule never takes it."""
 
 import numpy as np
+import pytest
 import torch
 
 from benchmarks.risk_simulation import Cached, simulate
@@ -31,3 +32,19 @@ def test_a_first_exit_wrong_on_a_fifth_of_rows_is_never_certified():
     assert risk["violation_frequency"] == 0.0 and risk["mean_layer_speedup"] == 1.5  # the second exit
     # fastest_within at 5 points of macro-F1 takes the second exit too (the first loses ~20 points)
     assert result["rules"]["fastest_within"]["mean_layer_speedup"] == 1.5
+
+
+def test_fast_metrics_equal_the_library_ones():
+    from benchmarks.risk_simulation import fast_metric
+    from epee.tasks.metrics import macro_f1, micro_f1_excluding, multilabel_micro_f1
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        predictions, labels = rng.integers(0, 4, 50), rng.integers(0, 3, 50)
+        assert fast_metric("macro_f1", -1, predictions, labels) == pytest.approx(macro_f1(predictions, labels))
+        assert fast_metric("micro_f1_excluding_negative", 0, predictions, labels) == pytest.approx(
+            micro_f1_excluding(predictions, labels, 0)
+        )
+        matrix, gold = rng.integers(0, 2, (30, 5)), rng.integers(0, 2, (30, 5))
+        assert fast_metric("multilabel_micro_f1", -1, matrix, gold) == pytest.approx(multilabel_micro_f1(matrix, gold))
+    assert fast_metric("micro_f1_excluding_negative", 0, np.zeros(5, int), np.zeros(5, int)) == 0.0

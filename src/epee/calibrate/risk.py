@@ -24,7 +24,7 @@ policy's grid at once, multi-parameter ones included. The chosen setting is the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -192,11 +192,14 @@ def control_risk(
     per_label: bool = False,
     policies: Sequence[str] = DEPLOYABLE_POLICIES,
     seed: int = 0,
+    exits: Callable[[str, dict[str, Any]], np.ndarray] | None = None,
 ) -> RiskControl:
     """The fastest setting of ``policies`` certified to keep ``risk`` <= ``epsilon`` w.p. >= 1 - ``delta``.
 
     ``layer_logits`` ``[exits, batch, classes]`` are the calibration sample's; ``labels`` may be None
     for the ``consistency`` risk, which never reads them. See the module docstring for the procedure.
+    ``exits(policy, params)`` gives a setting's exit index per example; by default it is simulated on
+    ``layer_logits`` (the simulation benchmark passes a memo over a larger pool of rows).
     """
     check_layer_logits(layer_logits)
     if per_label and not multi_label:
@@ -224,14 +227,19 @@ def control_risk(
     ]
     grids = default_grids(policies, disagreement)
     layer_numbers = np.asarray(exit_layer_numbers, dtype=np.int64)
-    tables = ExitTables(layer_logits, multi_label)
+    if exits is None:
+        tables = ExitTables(layer_logits, multi_label)
+
+        def exits(name: str, params: dict[str, Any]) -> np.ndarray:
+            return fast_exit_index(make_policy(name, **params), tables).cpu().numpy()
+
     rows = np.arange(num_samples)
     settings, per_example = [], []
     for name in policies:
         for params in grids[name]:
-            policy = make_policy(name, **params)
-            chosen = fast_exit_index(policy, tables).cpu().numpy()
-            settings.append((name, policy_params(policy)["params"], layer_numbers[chosen]))
+            params = policy_params(make_policy(name, **params))["params"]
+            chosen = exits(name, params)
+            settings.append((name, params, layer_numbers[chosen]))
             per_example.append(example_risks(risk, predictions[chosen, rows], final, labels, per_label=per_label))
     ordering_risks = np.asarray([risks[ordering].mean() for risks in per_example])
     ordering_speedups = np.asarray([layer_speedup(layers[ordering], num_layers) for _, _, layers in settings])
