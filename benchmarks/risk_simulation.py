@@ -132,7 +132,7 @@ class Half:
 
 def choose(cached: Cached, calibration: Half, *, epsilon: float, delta: float, seed: int) -> dict:
     """rule -> (policy, params, certified), each rule's pick on the calibration half."""
-    last = {"exit_index": len(cached.exit_layers) - 1}
+    last = {"exit_layer": len(cached.exit_layers)}
     labels = calibration.labels if calibration.risk == "error_gap" else None
     control = control_risk(
         calibration.logits,

@@ -52,7 +52,7 @@ def test_all_certified_chooses_the_fastest():
     logits = exits_that_disagree(400, [np.array([], dtype=int), np.array([], dtype=int)])
     chosen = control_risk(logits, None, **SETTINGS, risk="consistency", epsilon=0.05, delta=0.1, policies=("budget",))
     certificate = chosen.certificate
-    assert (certificate.policy, certificate.params) == ("budget", {"exit_index": 0})
+    assert (certificate.policy, certificate.params) == ("budget", {"exit_layer": 1})
     assert certificate.certified and certificate.layer_speedup == 3.0
     # three budget points, all at risk 0 on the ordering part: only the fastest is a candidate
     assert certificate.candidates == certificate.certified_candidates == 1
@@ -70,7 +70,7 @@ def test_the_sequence_stops_at_the_first_uncertified_candidate():
     chosen = control_risk(logits, None, **SETTINGS, risk="consistency", epsilon=0.1, delta=0.1, policies=("budget",))
     _, testing = split_for_ordering(400, seed=0)
     risky = int((testing % 50 == 0).sum())
-    assert [entry["params"]["exit_index"] for entry in chosen.tested] == [2, 1, 0]  # slowest first
+    assert [entry["params"]["exit_layer"] for entry in chosen.tested] == [3, 2, 1]  # slowest first
     assert [entry["certified"] for entry in chosen.tested] == [True, True, False]
     assert [entry["p_value"] for entry in chosen.tested][:2] == [
         pytest.approx(0.9**300, rel=1e-10),
@@ -78,7 +78,7 @@ def test_the_sequence_stops_at_the_first_uncertified_candidate():
     ]
     certificate = chosen.certificate
     assert (certificate.params, certificate.certified_candidates, certificate.layer_speedup) == (
-        {"exit_index": 1},
+        {"exit_layer": 2},
         2,
         1.5,
     )
@@ -92,7 +92,7 @@ def test_nothing_certified_falls_back_to_full_depth_and_says_so():
     chosen = control_risk(logits, None, **SETTINGS, risk="consistency", epsilon=0.05, delta=0.1, policies=("entropy",))
     certificate = chosen.certificate
     assert not certificate.certified and certificate.certified_candidates == 0
-    assert (certificate.policy, certificate.params) == ("budget", {"exit_index": 2})
+    assert (certificate.policy, certificate.params) == ("budget", {"exit_layer": 3})
     assert certificate.layer_speedup == 1.0 and certificate.p_value == 1.0
     assert all(not entry["certified"] for entry in chosen.tested)
     assert "runs to full depth" in certificate.statement()
@@ -113,7 +113,7 @@ def test_error_gap_uses_labels():
     # the last exit (class 1) is wrong wherever exit 1 disagrees: exit 1 then never loses a right answer
     labels = np.where(rows % 2 == 0, 0, 1)
     chosen = control_risk(logits, labels, **SETTINGS, risk="error_gap", epsilon=0.1, delta=0.1, policies=("budget",))
-    assert chosen.certificate.params == {"exit_index": 0} and chosen.certificate.empirical_risk == 0.0
+    assert chosen.certificate.params == {"exit_layer": 1} and chosen.certificate.empirical_risk == 0.0
 
 
 def test_too_few_examples_to_certify_anything_is_one_sentence():

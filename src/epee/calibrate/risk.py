@@ -267,7 +267,7 @@ def control_risk(
         empirical = float(per_example[index][testing].mean())
         speedup = speedups[index]
     else:
-        name, params = "budget", policy_params(make_policy("budget", exit_index=len(exit_layer_numbers) - 1))["params"]
+        name, params = "budget", policy_params(make_policy("budget", exit_layer=len(exit_layer_numbers)))["params"]
         p_value, method, found, empirical = 1.0, tests[0][1] if tests else "none", False, 0.0
         speedup = float(num_layers / exit_layer_numbers[-1])
     certificate = RiskCertificate(
