@@ -41,6 +41,8 @@ from epee.runtime.speed import layer_speedup
 
 logger = logging.getLogger("benchmarks.risk_simulation")
 RESULTS = Path(__file__).resolve().parent / "results" / "risk" / "simulation.json"
+"""Default output; BENCHMARKS.md reads every ``*.json`` beside it (one run per dataset gives the same numbers:
+each dataset's splits are drawn from its own generator seeded with ``--seed``)."""
 RULES = ("risk", "plug-in", "fastest_within")
 # Every deployable policy but BEEM: its grid is derived from the calibration data, so it changes with every
 # split and its exits cannot be memoised, which made 500 splits hours long on a shared CPU.
@@ -218,9 +220,15 @@ def simulate(cached: Cached, *, risk: str, epsilon: float, delta: float, repeats
     }
 
 
+def _npz_files(paths: list[Path]) -> list[Path]:
+    return [file for path in paths for file in (sorted(path.glob("*.npz")) if path.is_dir() else [path])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("logits_dir", type=Path, help="folder of <dataset>.npz from benchmarks.risk_logits")
+    parser.add_argument(
+        "logits", type=Path, nargs="+", help="folders of <dataset>.npz from benchmarks.risk_logits, or such files"
+    )
     parser.add_argument("--risk", default="consistency", choices=("consistency", "error_gap"))
     parser.add_argument("--epsilon", type=float, default=0.05)
     parser.add_argument("--delta", type=float, default=0.1)
@@ -238,12 +246,13 @@ def main() -> None:
             repeats=arguments.repeats,
             seed=arguments.seed,
         )
-        for path in sorted(arguments.logits_dir.glob("*.npz"))
+        for path in _npz_files(arguments.logits)
     ]
     settings = {key: getattr(arguments, key) for key in ("risk", "epsilon", "delta", "repeats", "seed")}
     command = (
-        f"python -m benchmarks.risk_simulation {arguments.logits_dir} --risk {arguments.risk} --epsilon "
-        f"{arguments.epsilon:g} --delta {arguments.delta:g} --repeats {arguments.repeats} --seed {arguments.seed}"
+        f"python -m benchmarks.risk_simulation {' '.join(map(str, arguments.logits))} --risk {arguments.risk} "
+        f"--epsilon {arguments.epsilon:g} --delta {arguments.delta:g} --repeats {arguments.repeats} "
+        f"--seed {arguments.seed}"
     )
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps({"settings": settings, "command": command, "datasets": datasets}, indent=1))

@@ -48,3 +48,25 @@ def test_fast_metrics_equal_the_library_ones():
         matrix, gold = rng.integers(0, 2, (30, 5)), rng.integers(0, 2, (30, 5))
         assert fast_metric("multilabel_micro_f1", -1, matrix, gold) == pytest.approx(multilabel_micro_f1(matrix, gold))
     assert fast_metric("micro_f1_excluding_negative", 0, np.zeros(5, int), np.zeros(5, int)) == 0.0
+
+
+def test_the_benchmarks_section_reads_every_run_and_states_the_target(tmp_path):
+    import json
+
+    from benchmarks.render_risk import risk_section
+
+    settings = {"risk": "consistency", "epsilon": 0.05, "delta": 0.1, "repeats": 5, "seed": 0}
+    for name, disagreeing in (("agree", 0.0), ("fifth", 0.2)):
+        result = simulate(_cached(disagreeing), risk="consistency", epsilon=0.05, delta=0.1, repeats=5, seed=0)
+        result["dataset"] = name
+        run = {
+            "settings": settings,
+            "command": f"python -m benchmarks.risk_simulation {name}.npz",
+            "datasets": [result],
+        }
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+    text = "\n".join(risk_section(tmp_path))
+    assert "`python -m benchmarks.risk_simulation agree.npz`, `python -m benchmarks.risk_simulation fifth.npz`" in text
+    assert "| agree | risk (certified) | 0.0 |" in text and "| fifth | fastest_within (eps points) |" in text
+    assert "**Target met**" in text and "delta + 2 SE = 36.8%" in text  # SE = sqrt(0.1 * 0.9 / 5) = 13.4 points
+    assert risk_section(tmp_path / "missing") == []
