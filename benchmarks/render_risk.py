@@ -79,8 +79,12 @@ def risk_section(directory: Path = RISK_RESULTS) -> list[str]:
         "a quarter of the calibration half orders the candidates, the rest tests them by fixed-sequence testing); "
         "*plug-in* takes the fastest setting whose calibration-half risk is <= epsilon, with no certificate; "
         f"*fastest_within* is the default rule at {100 * epsilon:g} points of the metric. *certified %*: share of "
-        "splits where the risk rule certified a setting (otherwise it ran to full depth). Models: small "
-        f"multi-exit MiniLM checkpoints trained for minutes on a shared CPU; {sizes}.",
+        "splits where the risk rule certified a setting (otherwise it ran to full depth). Models: multi-exit "
+        "MiniLM checkpoints trained for minutes on a shared CPU: drugreview is the `make demo` checkpoint, the "
+        "others `epee train --dataset NAME --max-examples 400 --max-length 64 --epochs 3 --learning-rate 1e-3 "
+        "--head-learning-rate 3e-3 --batch-size 16 --time-budget-minutes 5 --output runs/risk/NAME`, so some "
+        "learned little (a model whose exits all predict the majority class agrees with itself everywhere, "
+        f"which the risk rule rightly certifies); rows and per-exit metrics: {sizes}.",
         "",
         to_markdown(table),
         "",
