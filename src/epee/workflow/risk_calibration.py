@@ -21,9 +21,11 @@ from epee.models import MultiExitModel
 from epee.models.inputs import featurizer_for
 from epee.policies import DEPLOYABLE_POLICIES, ExitTables, fast_exit_index, make_policy
 from epee.runtime.exit_logits import collect_exit_logits, predictions_from_logits
-from epee.runtime.table_io import read_input_rows
+from epee.runtime.table_io import input_chunks
 from epee.tasks.encoding import EncodedSplit
 from epee.tasks.metrics import Metric
+
+CHUNK_ROWS = 10_000  # the file is read in chunks; calibration keeps every text (they are a few thousand at most)
 
 
 def certify(
@@ -84,16 +86,21 @@ def read_calibration_texts(
     """The file's texts encoded for ``model``, with no labels: only the named text columns are read."""
     if model.family.modality == "image":
         raise EpeeError("Calibrating on a file of texts needs a text model; this checkpoint classifies images.")
-    rows = read_input_rows(
+    texts, pairs = [], []
+    chunks = input_chunks(
         path,
         text_column=text_column,
         text_pair_column=text_pair_column,
         format=format,
         skip_bad_rows=False,
+        chunk_rows=CHUNK_ROWS,
         encoding=encoding,
     )
+    for chunk in chunks:
+        texts += chunk.texts
+        pairs += chunk.text_pairs or [None] * len(chunk.texts)
     featurizer = featurizer_for(model)
-    features = featurizer.encode_texts(rows.texts, rows.text_pairs)
+    features = featurizer.encode_texts(texts, pairs if text_pair_column else None)
     return EncodedSplit(features, None, featurizer.sequence_lengths(features))
 
 
