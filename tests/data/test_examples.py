@@ -25,12 +25,12 @@ def test_example_stores_labels_as_tuple():
     assert example.text_pair is None and example.group is None
 
 
-def test_image_example_needs_2d_uint8():
+def test_image_example_needs_gray_or_rgb_uint8():
     assert ImageExample(np.zeros((28, 28), dtype=np.uint8), ("a",)).labels == ("a",)
-    with pytest.raises(ValueError, match="2-D uint8"):
-        ImageExample(np.zeros((28, 28, 3), dtype=np.uint8), ("a",))
-    with pytest.raises(ValueError, match="2-D uint8"):
-        ImageExample(np.zeros((28, 28), dtype=np.float32), ("a",))
+    assert ImageExample(np.zeros((20, 28, 3), dtype=np.uint8), ("a",)).is_rgb
+    for shape, dtype in (((28, 28, 4), np.uint8), ((28, 28), np.float32), ((28,), np.uint8), ((0, 5), np.uint8)):
+        with pytest.raises(ValueError, match="image example needs"):
+            ImageExample(np.zeros(shape, dtype=dtype), ("a",))
 
 
 def test_valid_dataset_lists_existing_splits():

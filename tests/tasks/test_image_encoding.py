@@ -52,3 +52,19 @@ def test_augmentation_shifts_each_image_by_at_most_two_whole_pixels():
     assert len(found) > 1  # the batch is not shifted as one
     again = featurizer.augment({"pixel_values": pixels}, torch.Generator().manual_seed(0))["pixel_values"]
     assert torch.equal(shifted, again)  # seeded: a training run repeats itself
+
+
+def test_rgb_and_mixed_sizes_keep_their_order():
+    """Images of several shapes in one call come back in input order, each resized and channel-matched."""
+    red = ImageExample(image=np.zeros((6, 10, 3), dtype=np.uint8), labels=("normal",))
+    red.image[..., 0] = 255
+    gray = _image(255, size=4)
+    rgb_model = ImageFeaturizer(image_size=4, num_channels=3, patch_size=2)
+    red_pixels, gray_pixels = (feature["pixel_values"] for feature in rgb_model.encode_examples([red, gray]))
+    assert tuple(red_pixels.shape) == (3, 4, 4)
+    assert torch.equal(red_pixels[0], torch.ones(4, 4)) and torch.equal(red_pixels[1], -torch.ones(4, 4))
+    assert torch.equal(gray_pixels, torch.ones(3, 4, 4))
+    gray_model = ImageFeaturizer(image_size=4, num_channels=1, patch_size=2)
+    (luma,) = gray_model.encode_examples([red])
+    # Pure red is luma 0.299 of white: 2 * 0.299 - 1 in [-1, 1].
+    assert torch.allclose(luma["pixel_values"], torch.full((1, 4, 4), 2 * 0.299 - 1), atol=1e-6)

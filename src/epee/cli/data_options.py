@@ -29,10 +29,18 @@ DATA_OPTIONS: dict[str, Any] = {
     ],
     "data": Annotated[
         Path | None,
-        typer.Option("--data", help="Your own training file (CSV, TSV or JSON lines).", rich_help_panel=_PANEL),
+        typer.Option(
+            "--data",
+            help="Your own training data: a CSV, TSV or JSON-lines table; or images, as a MedMNIST-layout .npz or a "
+            "folder (root/{train,val,test}/<class>/*.png, or root/<class>/*.png split by --seed).",
+            rich_help_panel=_PANEL,
+        ),
     ],
     "dev": Annotated[
-        Path | None, typer.Option("--dev", help="Your own dev file [default: 10% of --data].", rich_help_panel=_PANEL)
+        Path | None, typer.Option(
+            "--dev", help="Your own dev file (images: a folder of class folders) [default: 10% of --data].",
+            rich_help_panel=_PANEL,
+        )
     ],
     "test": Annotated[Path | None, typer.Option("--test", help="Your own test file.", rich_help_panel=_PANEL)],
     "format": Annotated[

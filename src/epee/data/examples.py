@@ -38,18 +38,25 @@ class Example:
 
 @dataclass(frozen=True, eq=False)
 class ImageExample:
-    """One grayscale image ``[height, width]`` (uint8) with its label names."""
+    """One uint8 image with its label names: grayscale ``[height, width]`` or RGB ``[height, width, 3]``."""
 
     image: np.ndarray = field(repr=False)
     labels: tuple[str, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
-        if self.image.ndim != 2 or self.image.dtype != np.uint8:
+        shape = self.image.shape
+        if self.image.dtype != np.uint8 or not (len(shape) == 2 or (len(shape) == 3 and shape[2] == 3)):
             raise EpeeError(
-                f"An image example needs a 2-D uint8 array [height, width], got shape {self.image.shape} "
-                f"and dtype {self.image.dtype}."
+                f"An image example needs a uint8 array [height, width] (grayscale) or [height, width, 3] (RGB), "
+                f"got shape {shape} and dtype {self.image.dtype}."
             )
+        if min(shape[:2]) < 1:
+            raise EpeeError(f"An image example needs at least one pixel, got shape {shape}.")
+
+    @property
+    def is_rgb(self) -> bool:
+        return self.image.ndim == 3
 
 
 AnyExample = Example | ImageExample

@@ -1,4 +1,5 @@
-"""A dataset from the user's own CSV/TSV/JSON files, for ``epee train --data FILE``.
+"""A dataset from the user's own files, for ``epee train --data FILE``: CSV/TSV/JSON tables, or images
+(a MedMNIST-layout ``.npz`` or a folder of class folders, read by :mod:`epee.data.user_images`).
 
 Choices a benchmark reader would fix per corpus are made here from the data:
 
@@ -7,7 +8,8 @@ Choices a benchmark reader would fix per corpus are made here from the data:
 * with ``split_column``, that column of the training file says each row's split (train, dev or
   validation, test); a column named ``split`` that is not named so is an error, because reading it as
   data would train on the test rows;
-* without a dev file or dev rows, dev is a seeded, stratified ``dev_fraction`` (0.1) of train;
+* without a dev file or dev rows, dev is a seeded, stratified ``dev_fraction`` (0.1) of train; an
+  image folder without split folders gives up another ``dev_fraction`` of it for test;
 * the metric, unless named, is :func:`default_metric`'s choice.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from epee.data.examples import Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
 from epee.data.tabular import DEFAULT_ENCODING, Row, describe_columns, examples_from_rows, read_rows, same_file
+from epee.data.user_images import is_image_source, read_class_folders, read_folder_splits, read_npz_splits
 from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,16 @@ def dataset_from_files(
     if max_examples is not None and max_examples < 1:
         raise EpeeError(f"max_examples must be a positive number of examples, got {max_examples}.")
     _check_distinct_files(train_path, dev_path, test_path)
+    if is_image_source(train_path):
+        return dataset_from_images(
+            train_path,
+            dev_path=dev_path,
+            test_path=test_path,
+            metric=metric,
+            dev_fraction=dev_fraction,
+            seed=seed,
+            max_examples=max_examples,
+        )
 
     def examples(rows: list[Row], source: str | Path) -> list[Example]:
         return examples_from_rows(
@@ -129,6 +142,55 @@ def dataset_from_files(
         test=test,
         metric=metric or default_metric(multi_label=multi_label, negative_label=negative_label),
         negative_label=negative_label,
+    )
+
+
+def dataset_from_images(
+    source: str | Path,
+    *,
+    dev_path: str | Path | None = None,
+    test_path: str | Path | None = None,
+    metric: str | None = None,
+    dev_fraction: float = 0.1,
+    seed: int = 0,
+    max_examples: int | None = None,
+) -> Dataset:
+    """An image dataset from an ``.npz`` or a folder; ``dev_path`` / ``test_path`` are folders of class folders.
+
+    Labels keep the order of their class ids in an ``.npz`` (``"2"`` before ``"10"``), of their
+    folder names in a folder.
+    """
+    source = Path(source)
+    if source.is_dir():
+        splits, multi_label, class_order = read_folder_splits(source), False, None
+    else:
+        splits, multi_label, class_order = read_npz_splits(source)
+    for split, path in (("dev", dev_path), ("test", test_path)):
+        if path is None:
+            continue
+        if not Path(path).is_dir():
+            raise EpeeError(
+                f"The {split} images {path} must be a folder of class folders (<class>/<image>); an .npz brings its "
+                f"own {split} split as {'val' if split == 'dev' else 'test'}_images and _labels."
+            )
+        splits[split] = read_class_folders(path)
+    train, dev_share = splits["train"], dev_fraction
+    if "test" not in splits and source.is_dir():
+        train, splits["test"] = stratified_split(train, dev_fraction, seed=seed)
+        dev_share = dev_fraction / (1 - dev_fraction)  # of what is left: dev and test are each dev_fraction of all
+    if "dev" not in splits:
+        train, splits["dev"] = stratified_split(train, dev_share, seed=seed)
+    seen = {label for example in train for label in example.labels}
+    label_names = sorted(seen) if class_order is None else [name for name in class_order if name in seen]
+    capped = subsample_splits({"train": train, "dev": splits["dev"], "test": splits.get("test")}, max_examples, seed=seed)
+    return Dataset(
+        name=source.stem,
+        task="multi_label" if multi_label else "single_label",
+        label_names=label_names,
+        train=capped["train"],
+        dev=capped["dev"],
+        test=capped["test"],
+        metric=metric or default_metric(multi_label=multi_label),
     )
 
 

@@ -6,11 +6,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from epee.data.examples import ImageExample
 from epee.errors import EpeeError
 from epee.models import MultiExitModel
+from epee.models.inputs import featurizer_for
 from epee.policies import ExitPolicy, policy_from_params
 from epee.policies.scores import predictions
 from epee.runtime.dynamic import early_exit_forward
@@ -134,7 +137,36 @@ def predict(
     check_batch_size(batch_size)
     policy = resolve_policy(model, policy)
     featurizer = TextFeaturizer(model.tokenizer, model.config.max_length, model.config.truncation)
-    features = featurizer.encode_texts(texts, text_pairs)
+    return _predict_features(model, featurizer, featurizer.encode_texts(texts, text_pairs), policy, batch_size, progress)
+
+
+def predict_images(
+    model: MultiExitModel,
+    images: Sequence[np.ndarray],
+    *,
+    policy: ExitPolicy | None = None,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> Predictions:
+    """Early-exit predictions for uint8 images (gray ``[h, w]`` or RGB ``[h, w, 3]``, any size), scaled as in training."""
+    if model.family.modality != "image":
+        raise EpeeError("This model reads texts, not images; give it a table of texts.")
+    if len(images) == 0:
+        raise EpeeError("There is nothing to predict: the list of images is empty.")
+    for position, image in enumerate(images):
+        if not isinstance(image, np.ndarray):
+            raise EpeeError(f"Image {position} is a {type(image).__name__}, not a numpy array.")
+        ImageExample(image=image, labels=())  # the checks training images pass, with the same sentence
+    check_batch_size(batch_size)
+    policy = resolve_policy(model, policy)
+    featurizer = featurizer_for(model)
+    return _predict_features(model, featurizer, featurizer.encode_images(images), policy, batch_size, progress)
+
+
+def _predict_features(
+    model: MultiExitModel, featurizer, features: list, policy: ExitPolicy, batch_size: int, progress: bool
+) -> Predictions:
+    """The early-exit loop over encoded inputs, batched by length, results put back in input order."""
     lengths = featurizer.sequence_lengths(features)
     logits = torch.empty(len(features), model.config.num_labels)
     exit_layer = torch.empty(len(features), dtype=torch.long)

@@ -4,10 +4,13 @@ The input is read ``chunk_rows`` records at a time; each chunk is sorted by leng
 (:func:`epee.runtime.predict`), and its predictions are appended in input order to ``OUTPUT.partial``,
 renamed to ``OUTPUT`` after the last chunk. Memory is bounded by one chunk, not by the file, and an
 interrupted run continues from its last finished chunk (:mod:`epee.runtime.resume`).
+For an image model the input is an image, a folder of images or an ``.npz`` (read whole, not in chunks),
+and each row carries ``image``: the file's path inside the folder, or ``images[i]`` of the ``.npz``.
 
 The row schema lives here, not in the command line, so Python users write the same files:
 ``row`` (the input row number) or, with ``id_column``, that column's value under its own name, then
-any ``keep_columns`` as they were, then ``label`` (a list for multi-label models), ``probabilities`` (label ->
+any ``keep_columns`` as they were (for images: ``row`` and ``image``, the file's path inside the folder or
+``images[i]`` of an ``.npz``), then ``label`` (a list for multi-label models), ``probabilities`` (label ->
 probability) and ``exit_layer`` (1-based).
 """
 
@@ -22,13 +25,21 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from epee.data.tabular import DEFAULT_ENCODING, infer_format
+from epee.data.user_images import read_images_to_predict
 from epee.defaults import DEFAULT_CHUNK_ROWS
 from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.policies import ExitPolicy
-from epee.runtime.predict import Predictions, predict, resolve_policy
+from epee.runtime.predict import Predictions, predict, predict_images, resolve_policy
 from epee.runtime.resume import Progress, ResumableOutput, check_unfinished_run
-from epee.runtime.table_io import bad_rows_path, check_prediction_outputs, encode_records, input_chunks
+from epee.runtime.table_io import (
+    bad_rows_path,
+    check_prediction_outputs,
+    encode_records,
+    input_chunks,
+    write_atomically,
+    write_bad_rows,
+)
 
 
 @dataclass
@@ -119,6 +130,10 @@ def predict_file(
     carried = check_carried_columns(id_column, keep_columns)
     input, output = Path(input), Path(output)
     check_prediction_outputs(output, input, overwrite=overwrite)
+    if model.family.modality == "image":
+        if id_column is not None or keep_columns or resume:
+            raise EpeeError("--id-column, --keep-column and --resume apply to tables of texts; this model reads images.")
+        return _predict_image_file(model, input, output, policy, batch_size, skip_bad_rows, progress)
     check_unfinished_run(output, resume=resume, overwrite=overwrite)
     check_chunk_rows(chunk_rows)
     policy = resolve_policy(model, policy)  # once, not per chunk
@@ -218,3 +233,31 @@ def _expected_records(input: Path, format: str | None) -> int | None:
         while block := stream.read(1 << 20):
             lines += block.count(b"\n")
     return max(lines - (1 if file_format in ("csv", "tsv") else 0), 0)
+
+
+def _predict_image_file(
+    model: MultiExitModel,
+    input: Path,
+    output: Path,
+    policy: ExitPolicy | None,
+    batch_size: int,
+    skip_bad_rows: bool,
+    progress: bool,
+) -> PredictFileSummary:
+    """An image file, a folder of images or an ``.npz`` (see :func:`~epee.data.user_images.read_images_to_predict`)."""
+    inputs = read_images_to_predict(input, skip_bad=skip_bad_rows)
+    started = time.perf_counter()
+    result = predict_images(model, inputs.images, policy=policy, batch_size=batch_size, progress=progress)
+    seconds = time.perf_counter() - started
+    keys = [{"row": number, "image": name} for number, name in enumerate(inputs.names, start=1)]
+    write_atomically(output, prediction_records(result, keys))
+    bad_path = write_bad_rows(output, inputs.bad)
+    return PredictFileSummary(
+        rows=len(inputs.images),
+        bad_rows=len(inputs.bad),
+        bad_rows_path=bad_path,
+        seconds=seconds,
+        rows_this_run=len(inputs.images),
+        mean_exit_layer=result.mean_exit_layer,
+        num_layers=result.num_layers,
+    )

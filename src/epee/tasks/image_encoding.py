@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,16 +15,22 @@ from epee.errors import EpeeError
 MAX_SHIFT = 2
 """Training images move by up to this many pixels each way: 7% of a 28-pixel MedMNIST side."""
 
+LUMA_WEIGHTS = torch.tensor([0.299, 0.587, 0.114])
+"""RGB -> gray as ITU-R 601-2 (Pillow's ``convert("L")``); the weights sum to 1, so [-1, 1] stays [-1, 1]."""
+
 
 class ImageFeaturizer:
-    """Grayscale uint8 images to ``pixel_values`` in [-1, 1].
+    """Grayscale or RGB uint8 images of any size to ``pixel_values`` in [-1, 1] at the backbone's size.
 
-    The scaling is ``ViTImageProcessor``'s default (mean 0.5, std 0.5 after dividing by 255);
-    images of another size are resized bilinearly to the backbone's ``image_size``, and the gray
-    channel is repeated when the backbone expects RGB.
+    The scaling is ``ViTImageProcessor``'s default (mean 0.5, std 0.5 after dividing by 255), and
+    so is the resize: bilinear to the backbone's square ``image_size``, whatever the aspect ratio.
+    A gray image is repeated over the channels when the backbone expects RGB; an RGB image meets a
+    one-channel backbone as its luma (ITU-R 601-2 weights, Pillow's ``convert("L")``).
     """
 
     def __init__(self, image_size: int, num_channels: int, patch_size: int):
+        if num_channels not in (1, 3):
+            raise EpeeError(f"An image backbone reads 1 (gray) or 3 (RGB) channels, this one {num_channels}.")
         self.image_size = image_size
         self.num_channels = num_channels
         self.tokens_per_image = (image_size // patch_size) ** 2 + 1  # patches + [CLS]
@@ -31,13 +38,29 @@ class ImageFeaturizer:
     def encode_examples(self, examples: Sequence[ImageExample]) -> list[dict[str, torch.Tensor]]:
         if not all(isinstance(example, ImageExample) for example in examples):
             raise EpeeError("This model reads images; the data holds texts.")
-        images = torch.from_numpy(np.stack([example.image for example in examples])).float()  # [n, height, width]
-        pixels = (images / 255.0 - 0.5) / 0.5
-        pixels = pixels.unsqueeze(1)  # [n, 1, height, width]
+        return self.encode_images([example.image for example in examples])
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> list[dict[str, torch.Tensor]]:
+        """``pixel_values`` per image, in order; images of one shape are converted together."""
+        encoded: list[dict[str, torch.Tensor]] = [{} for _ in images]
+        by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for position, image in enumerate(images):
+            by_shape[image.shape].append(position)
+        for positions in by_shape.values():
+            pixels = self._pixel_values(torch.from_numpy(np.stack([images[position] for position in positions])))
+            for position, image_pixels in zip(positions, pixels, strict=True):
+                encoded[position] = {"pixel_values": image_pixels}
+        return encoded
+
+    def _pixel_values(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[n, height, width(, 3)]`` -> float ``[n, num_channels, image_size, image_size]``."""
+        pixels = (images.float() / 255.0 - 0.5) / 0.5
+        pixels = pixels.permute(0, 3, 1, 2) if pixels.ndim == 4 else pixels.unsqueeze(1)  # [n, 1 or 3, h, w]
+        if pixels.shape[1] == 3 and self.num_channels == 1:
+            pixels = (pixels * LUMA_WEIGHTS.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
         if pixels.shape[-2:] != (self.image_size, self.image_size):
             pixels = functional.interpolate(pixels, size=(self.image_size, self.image_size), mode="bilinear")
-        pixels = pixels.expand(-1, self.num_channels, -1, -1)
-        return [{"pixel_values": image} for image in pixels]
+        return pixels.expand(-1, self.num_channels, -1, -1)
 
     def sequence_lengths(self, features: Sequence[dict[str, torch.Tensor]]) -> np.ndarray:
         return np.full(len(features), self.tokens_per_image)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -23,6 +24,11 @@ from epee.train.state import read_run_context
 from epee.train.trainer import TrainingHistory, train
 
 logger = logging.getLogger(__name__)
+
+SCRATCH_PATCH_SIZE = 4
+MAX_SCRATCH_IMAGE_SIZE = 64
+"""Larger images are shrunk to this side: 16 x 16 patches of 4 pixels (257 tokens) is what a ViT trained from
+scratch on a few thousand images on CPU can afford; sharper detail needs a pretrained vision backbone."""
 
 
 @dataclass
@@ -110,17 +116,31 @@ def build_text_model(
 def build_image_model(
     dataset: Dataset, *, num_layers: int = 6, first_exit_layer: int = 1, dropout: float = 0.1
 ) -> MultiExitModel:
-    """A multi-exit ViT trained from scratch on ``dataset``'s images (see :func:`scratch_vit`)."""
+    """A multi-exit ViT trained from scratch on ``dataset``'s images (see :func:`scratch_vit`), sized by
+    :func:`scratch_image_shape`."""
     if not holds_images(dataset):
         raise EpeeError(f"Dataset {dataset.name!r} holds texts; use build_text_model.")
-    image_size = dataset.train[0].image.shape[0]
+    image_size, num_channels = scratch_image_shape(dataset)
     return MultiExitModel.from_backbone(
-        scratch_vit(image_size, num_layers=num_layers),
+        scratch_vit(image_size, num_channels=num_channels, patch_size=SCRATCH_PATCH_SIZE, num_layers=num_layers),
         label_names=dataset.label_names,
         task=dataset.task,
         first_exit_layer=first_exit_layer,
         dropout=dropout,
     )
+
+
+def scratch_image_shape(dataset: Dataset) -> tuple[int, int]:
+    """The side and channel count of the scratch ViT for ``dataset``'s training images.
+
+    The side is the most common longer side among the training images, rounded up to whole
+    patches and capped at :data:`MAX_SCRATCH_IMAGE_SIZE`; every image is resized to it (28 for
+    MedMNIST: its images stay as they are). RGB when any training image is in colour, else gray.
+    """
+    sides = Counter(max(example.image.shape[:2]) for example in dataset.train)
+    side = min(sides.most_common(1)[0][0], MAX_SCRATCH_IMAGE_SIZE)
+    side = -(-side // SCRATCH_PATCH_SIZE) * SCRATCH_PATCH_SIZE
+    return side, 3 if any(example.is_rgb for example in dataset.train) else 1
 
 
 def train_on_dataset(

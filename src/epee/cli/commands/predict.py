@@ -1,4 +1,4 @@
-"""``epee predict``: early-exit predictions for a table of texts."""
+"""``epee predict``: early-exit predictions for a table of texts, or images for an image model."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from epee.defaults import DEFAULT_CHUNK_ROWS
 @user_errors
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
-    input: Annotated[Path, typer.Argument(help="CSV, TSV, JSON-lines or Parquet file of texts.")],
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSON-lines or Parquet file of texts; for an image model an image, a folder of images or "
+            "an .npz."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file (.jsonl or .csv).")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
     text_pair_column: Annotated[str | None, typer.Option(help="Optional second-text column.")] = None,
