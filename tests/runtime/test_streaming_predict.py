@@ -20,7 +20,7 @@ from tests.conftest import REPO_ROOT
 from tests.helpers import varied_texts, varied_tiny_model
 
 pyarrow = pytest.importorskip("pyarrow", reason="the parquet extra (CI installs it: make test)")
-import pyarrow.parquet  # noqa: E402
+parquet = pytest.importorskip("pyarrow.parquet")
 
 POLICY = make_policy("maxprob", threshold=0.6)  # this model then exits at all three layers (see varied_tiny_model)
 runner = CliRunner()
@@ -87,9 +87,10 @@ def test_parquet_input_gives_the_csv_input_s_file(tmp_path, model):
     texts = varied_texts(30)
     pairs = [None if index % 3 else "twice daily" for index in range(30)]
     table = pyarrow.table({"id": list(range(30)), "text": texts, "pair": pairs})
-    pyarrow.parquet.write_table(table, tmp_path / "in.parquet", row_group_size=7)
+    parquet.write_table(table, tmp_path / "in.parquet", row_group_size=7)
     with open(tmp_path / "in.csv", "w", newline="") as stream:
-        stream.write("id,text,pair\n" + "".join(f"{i},{t},{p or ''}\n" for i, (t, p) in enumerate(zip(texts, pairs))))
+        lines = (f"{index},{text},{pair or ''}\n" for index, (text, pair) in enumerate(zip(texts, pairs, strict=True)))
+        stream.write("id,text,pair\n" + "".join(lines))
     options = dict(policy=POLICY, chunk_rows=8, text_pair_column="pair")
     predict_file(model, tmp_path / "in.parquet", tmp_path / "from-parquet.jsonl", **options)
     predict_file(model, tmp_path / "in.csv", tmp_path / "from-csv.jsonl", **options)

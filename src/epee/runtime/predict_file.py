@@ -17,7 +17,7 @@ probability) and ``exit_layer`` (1-based).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -67,13 +67,24 @@ PREDICTION_FIELDS = ("label", "probabilities", "exit_layer")
 
 def prediction_records(result: Predictions, row_keys: Sequence[dict]) -> Iterator[dict]:
     """One output record per input row, in input order: the row's keys (number or carried columns), then predictions."""
-    for keys, label, probabilities, layer in zip(
-        row_keys, result.labels, result.probabilities.tolist(), result.exit_layer.tolist(), strict=True
-    ):
+    labels = [list(label) for label in result.labels] if result.multi_label else result.labels
+    probabilities, layers = result.probabilities.tolist(), result.exit_layer.tolist()
+    return column_records(row_keys, labels, probabilities, layers, result.label_names)
+
+
+def column_records(
+    row_keys: Iterable[dict],
+    labels: Iterable[str | list[str]],
+    probabilities: Iterable[Sequence[float]],
+    exit_layers: Iterable[int],
+    label_names: Sequence[str],
+) -> Iterator[dict]:
+    """The output records from columns, whichever engine computed them, so every engine writes the same file."""
+    for keys, label, row_probabilities, layer in zip(row_keys, labels, probabilities, exit_layers, strict=True):
         yield {
             **keys,
-            "label": list(label) if result.multi_label else label,
-            "probabilities": dict(zip(result.label_names, [round(p, 6) for p in probabilities], strict=True)),
+            "label": label,
+            "probabilities": dict(zip(label_names, [round(p, 6) for p in row_probabilities], strict=True)),
             "exit_layer": layer,
         }
 

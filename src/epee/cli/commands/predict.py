@@ -12,6 +12,10 @@ from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.policy_options import ParamOption, policy_from_options
 from epee.defaults import DEFAULT_CHUNK_ROWS
+from epee.errors import EpeeError
+
+ENGINES = ("torch", "ray")
+"""Where ``epee predict`` runs the model; each engine is one branch of the command below."""
 
 
 @user_errors
@@ -53,6 +57,14 @@ def predict(
         list[str] | None, typer.Option(help="Input column copied to the output as it is (repeatable).")
     ] = None,
     allow_external_backbone: AllowExternalBackboneOption = False,
+    engine: Annotated[
+        str,
+        typer.Option(help="torch: this process, streamed, resumable; ray: an actor pool on Ray Data (epee[ray])."),
+    ] = "torch",
+    num_workers: Annotated[int, typer.Option(help="--engine ray: BatchPredictor actors, one CPU each.")] = 2,
+    address: Annotated[
+        str | None, typer.Option(help="--engine ray: a running cluster, 'auto' or ray://HOST:10001 [default: local].")
+    ] = None,
 ) -> None:
     """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
     from epee.models import MultiExitModel
@@ -67,26 +79,56 @@ def predict(
     check_batch_size(batch_size)
     check_chunk_rows(chunk_rows)
     chosen = policy_from_options(policy, param)
-    model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
-    model.merge_peft()
-    summary = predict_file(
-        model,
-        input,
-        output,
-        text_column=text_column,
-        text_pair_column=text_pair_column,
-        format=format,
-        policy=chosen,
-        batch_size=batch_size,
-        chunk_rows=chunk_rows,
-        skip_bad_rows=skip_bad_rows,
-        overwrite=overwrite,
-        resume=resume,
-        encoding=encoding,
-        progress=True,
-        id_column=id_column,
-        keep_columns=keep_column or [],
-    )
+    if engine not in ENGINES:
+        raise EpeeError(f"Unknown --engine {engine!r}; choose one of {', '.join(ENGINES)}.")
+    if engine != "ray" and (address is not None or num_workers != 2):
+        raise EpeeError("--num-workers and --address are options of --engine ray; add --engine ray or drop them.")
+    if engine == "ray":
+        from epee.runtime.ray_predict import predict_file_on_ray
+
+        for name, given in (("--resume", resume), ("--skip-bad-rows", skip_bad_rows)):
+            if given:
+                raise EpeeError(f"{name} works with --engine torch only; drop it or the --engine ray option.")
+        summary = predict_file_on_ray(
+            checkpoint,
+            input,
+            output,
+            num_workers=num_workers,
+            address=address,
+            text_column=text_column,
+            text_pair_column=text_pair_column,
+            format=format,
+            policy=chosen,
+            batch_size=batch_size,
+            chunk_rows=chunk_rows,
+            overwrite=overwrite,
+            encoding=encoding,
+            allow_external_backbone=allow_external_backbone,
+            progress=True,
+            id_column=id_column,
+            keep_columns=keep_column or [],
+        )
+    else:
+        model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
+        model.merge_peft()
+        summary = predict_file(
+            model,
+            input,
+            output,
+            text_column=text_column,
+            text_pair_column=text_pair_column,
+            format=format,
+            policy=chosen,
+            batch_size=batch_size,
+            chunk_rows=chunk_rows,
+            skip_bad_rows=skip_bad_rows,
+            overwrite=overwrite,
+            resume=resume,
+            encoding=encoding,
+            progress=True,
+            id_column=id_column,
+            keep_columns=keep_column or [],
+        )
     if summary.bad_rows:
         console.print(f"[yellow]{summary.bad_rows} bad rows set aside in {summary.bad_rows_path}.[/yellow]")
     console.print(
