@@ -50,3 +50,21 @@ def test_spark_style_column_function_and_a_missing_column(predictor):
     assert set(columns) == {"label", "score", "probabilities", "exit_layer"} and len(columns["label"]) == 3
     with pytest.raises(EpeeError, match="no column 'text'; its columns are \\['note'\\]"):
         predictor({"note": np.array(["x"])})
+
+
+def test_the_spark_example_s_predict_function_without_spark(tmp_path_factory, predictor):
+    """examples/spark_score.py's batch function, called as Spark's predict_batch_udf would call it."""
+    import importlib.util
+
+    from tests.conftest import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("spark_score", REPO_ROOT / "examples" / "spark_score.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)  # pyspark is imported only in main(), so this runs without Spark
+    path = tmp_path_factory.mktemp("spark") / "checkpoint"
+    varied_tiny_model().save_pretrained(path)
+    texts = np.array(varied_texts(5, seed=9), dtype=object)
+    columns = example.make_predict_fn(str(path))()(texts)
+    expected = BatchPredictor(path).predict_columns(texts)
+    assert columns["label"].tolist() == expected["label"].tolist()
+    assert columns["exit_layer"].dtype == np.int32 and columns["probabilities"].shape == (5, 3)
