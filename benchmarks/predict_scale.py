@@ -123,7 +123,7 @@ def throughput(rows: int, rounds: int, folder: Path) -> dict:
             wall, _ = _run(_predict(checkpoint, data, folder / "out.jsonl", *engines[name]))
             seconds[name].append(wall)
             print(f"round {round_number + 1}: {name}: {rows / wall:.0f} rows/s ({wall:.1f} s)")
-    return {
+    engines_result = {
         name: {
             "rows_per_second_median": round(rows / sorted(times)[len(times) // 2]),
             "rows_per_second_range": [round(rows / max(times)), round(rows / min(times))],
@@ -131,6 +131,20 @@ def throughput(rows: int, rounds: int, folder: Path) -> dict:
         }
         for name, times in seconds.items()
     }
+    return {"engines": engines_result, "driver_write_rows_per_second": round(_driver_write_rate())}
+
+
+def _driver_write_rate(rows: int = 200_000) -> float:
+    """Rows/s of what the Ray driver does per row: build the output record and write it as a JSON line."""
+    from epee.runtime.predict_file import column_records
+    from epee.runtime.table_io import encode_records
+
+    keys = [{"row": number} for number in range(1, rows + 1)]
+    probabilities = [[0.2, 0.3, 0.5]] * rows
+    started = time.perf_counter()
+    records = column_records(keys, ["c"] * rows, probabilities, [2] * rows, ["a", "b", "c"])
+    encode_records(Path("out.jsonl"), records, header=True)
+    return rows / (time.perf_counter() - started)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_risk import risk_section
+from benchmarks.render_scale import scale_section
 from benchmarks.render_serve import serve_section
 from benchmarks.render_smollm2 import load_smollm2, smollm2_section
 from benchmarks.render_training import training_section
@@ -96,6 +97,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
                 *training_section(),
                 *serve_section(),
                 *risk_section(),
+                *scale_section(),
             ]
         )
     lines += _setup(results) + _summary(results) + balanced_section(results)
@@ -103,7 +105,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
     lines += smollm2_section(load_smollm2())
     for result in results:
         lines += _dataset_section(result)
-    return "\n".join(lines + training_section() + serve_section() + risk_section())
+    return "\n".join(lines + training_section() + serve_section() + risk_section() + scale_section())
 
 
 def _setup(results: Sequence[dict]) -> list[str]:
