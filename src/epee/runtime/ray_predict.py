@@ -70,7 +70,11 @@ def predict_file_on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         local = {} if address else {"num_cpus": num_workers + 1, "include_dashboard": False}
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **local)
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **local)
+        except Exception as error:  # noqa: BLE001 - Ray raises bare Exceptions and ConnectionErrors here
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            raise EpeeError(f"Could not start or reach {where} ({error}); check it, or use --engine torch.") from None
     try:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
@@ -95,7 +99,13 @@ def predict_file_on_ray(
         )
         started = time.perf_counter()
         outputs = predictions.select_columns([*carried, "label", "probabilities", "exit_layer"])
-        rows, layer_sum = _write(outputs, output, label_names, input, carried, number_rows=id_column is None)
+        try:
+            rows, layer_sum = _write(outputs, output, label_names, input, carried, number_rows=id_column is None)
+        except Exception as error:  # noqa: BLE001 - a worker's EpeeError arrives wrapped in Ray's exceptions
+            user_error = _user_error(error)
+            if user_error is None:
+                raise
+            raise EpeeError(str(user_error)) from None
     finally:
         if started_here:
             ray.shutdown()
@@ -108,6 +118,19 @@ def predict_file_on_ray(
         mean_exit_layer=layer_sum / rows,
         num_layers=num_layers,
     )
+
+
+def _user_error(error: BaseException | None) -> EpeeError | None:
+    """The EpeeError a worker raised, unwrapped from Ray's task and user-code exceptions, if that is the cause.
+
+    The deepest one: Ray's wrappers may subclass the cause's type, but their text is a worker traceback."""
+    found, seen = None, set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, EpeeError):
+            found = error
+        seen.add(id(error))
+        error = getattr(error, "cause", None) or error.__cause__
+    return found
 
 
 def _read(ray, input: Path, file_format: str, columns: list[str], encoding: str):
