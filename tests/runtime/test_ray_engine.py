@@ -47,27 +47,3 @@ def test_ray_options_without_the_ray_engine_are_refused(tmp_path):
         app, ["predict", str(tmp_path), str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.jsonl"), "--num-workers", "4"]
     )
     assert result.exit_code == 2 and "options of --engine ray" in " ".join(result.output.split())
-
-
-def test_a_worker_s_user_error_is_one_sentence_and_leaves_no_output(tmp_path):
-    varied_tiny_model().save_pretrained(tmp_path / "checkpoint")
-    data = tmp_path / "in.csv"
-    data.write_text('text\nfine\n""\nalso fine\n')
-    output = tmp_path / "out.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "predict",
-            str(tmp_path / "checkpoint"),
-            str(data),
-            "-o",
-            str(output),
-            "--engine",
-            "ray",
-            "--num-workers",
-            "1",
-        ],
-    )
-    said = " ".join(result.output.split())
-    assert result.exit_code == 2 and "Text 1 is empty" in said and "Traceback" not in said, said
-    assert not output.exists()

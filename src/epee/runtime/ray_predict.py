@@ -99,13 +99,7 @@ def predict_file_on_ray(
         )
         started = time.perf_counter()
         outputs = predictions.select_columns([*carried, "label", "probabilities", "exit_layer"])
-        try:
-            rows, layer_sum = _write(outputs, output, label_names, input, carried, number_rows=id_column is None)
-        except Exception as error:  # noqa: BLE001 - a worker's EpeeError arrives wrapped in Ray's exceptions
-            user_error = _user_error(error)
-            if user_error is None:
-                raise
-            raise EpeeError(str(user_error)) from None
+        rows, layer_sum = _write(outputs, output, label_names, input, carried, number_rows=id_column is None)
     finally:
         if started_here:
             ray.shutdown()
@@ -118,19 +112,6 @@ def predict_file_on_ray(
         mean_exit_layer=layer_sum / rows,
         num_layers=num_layers,
     )
-
-
-def _user_error(error: BaseException | None) -> EpeeError | None:
-    """The EpeeError a worker raised, unwrapped from Ray's task and user-code exceptions, if that is the cause.
-
-    The deepest one: Ray's wrappers may subclass the cause's type, but their text is a worker traceback."""
-    found, seen = None, set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, EpeeError):
-            found = error
-        seen.add(id(error))
-        error = getattr(error, "cause", None) or error.__cause__
-    return found
 
 
 def _read(ray, input: Path, file_format: str, columns: list[str], encoding: str):
