@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
+from benchmarks.render_engines import engines_section
 from benchmarks.render_risk import risk_section
 from benchmarks.render_scale import scale_section
 from benchmarks.render_serve import serve_section
@@ -98,6 +99,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
                 *serve_section(),
                 *risk_section(),
                 *scale_section(),
+                *engines_section(),
             ]
         )
     lines += _setup(results) + _summary(results) + balanced_section(results)
@@ -105,7 +107,9 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
     lines += smollm2_section(load_smollm2())
     for result in results:
         lines += _dataset_section(result)
-    return "\n".join(lines + training_section() + serve_section() + risk_section() + scale_section())
+    return "\n".join(
+        lines + training_section() + serve_section() + risk_section() + scale_section() + engines_section()
+    )
 
 
 def _setup(results: Sequence[dict]) -> list[str]:

@@ -9,7 +9,7 @@ from epee.cli.main import app
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--engine", "onnx"], "The onnx engine is not available"),
+        (["--engine", "onnx"], "is not an ONNX export: it has no onnx_manifest.json"),
         (["--engine", "tensorrt"], "--engine must be one of ('torch', 'onnx'), got 'tensorrt'"),
         (["--max-queue", "8", "--max-texts-per-request", "16"], "exceeds --max-queue (8)"),
         (["--schedule", "token"], "--schedule must be one of ('batch', 'layer'), got 'token'"),

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from epee.cli.commands.calibrate import calibrate
 from epee.cli.commands.demo import demo
 from epee.cli.commands.evaluate import evaluate
+from epee.cli.commands.export import export
 from epee.cli.commands.predict import predict
 from epee.cli.commands.report import report
 from epee.cli.commands.serve import serve
@@ -40,5 +41,5 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Sh
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for command in (train, predict, calibrate, evaluate, demo, report, serve):
+for command in (train, predict, calibrate, evaluate, export, demo, report, serve):
     app.command()(command)

@@ -1,12 +1,15 @@
-"""The early-exit layer loop, as in the papers: embed; for each layer run it, score the exit,
-let the policy decide, drop the finished rows.
+"""The early-exit loop, as in the papers: embed; for each exit run its segment (the layers since the
+previous exit, then the exit head), let the policy decide, drop the finished rows.
 
 Rows that exit stop costing anything: their hidden states, masks and per-row layer inputs
 (position bias, rotary tables) are removed from the batch before the next layer runs.
 
 The loop is written once, one layer at a time (:class:`LayerLoop`), so that rows can also join it
 at a layer boundary: ``epee serve --schedule layer`` admits new requests' rows while earlier ones
-are mid-depth. :func:`early_exit_forward` is the plain case, one batch admitted once.
+are mid-depth. :func:`early_exit_forward` is the plain case, one batch admitted once. Another engine
+(ONNX Runtime, :mod:`epee.runtime.engine`) computes a whole segment per call — the layers since the
+previous exit and that exit's head — and runs through :func:`segment_forward`: the same policies,
+the same fallback and the same dropping of finished rows between segments.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from epee.models import MultiExitModel
 from epee.models.families.base import LayerState
 from epee.policies.base import ExitPolicy, PolicyState, step_with_fallback
 from epee.policies.exit_result import ExitResult
+from epee.runtime.engine import Engine
 
 
 @dataclass
@@ -113,8 +117,12 @@ class LayerLoop:
 
 
 @torch.inference_mode()
-def early_exit_forward(model: MultiExitModel, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy) -> ExitResult:
+def early_exit_forward(
+    model: MultiExitModel | Engine, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy
+) -> ExitResult:
     """Run one batch with early exits under ``policy`` (falling back to the last exit)."""
+    if not isinstance(model, MultiExitModel):
+        return segment_forward(model, inputs, policy)
     loop = LayerLoop(model, policy)
     first = next(iter(inputs.values()))
     batch_size, device = first.shape[0], first.device
@@ -126,4 +134,34 @@ def early_exit_forward(model: MultiExitModel, inputs: Mapping[str, torch.Tensor]
         if exited is not None:
             logits_out[exited.row_ids] = exited.logits.to(logits_out.dtype)
             exit_index_out[exited.row_ids] = exited.exit_index
+    return ExitResult(exit_index=exit_index_out, logits=logits_out)
+
+
+@torch.inference_mode()
+def segment_forward(engine: Engine, inputs: Mapping[str, torch.Tensor], policy: ExitPolicy) -> ExitResult:
+    """One batch through ``engine`` a segment at a time: after each exit's logits the policy decides, and the
+    rows that leave are dropped before the next segment runs."""
+    num_exits = len(engine.exit_layers)
+    state = engine.embed(inputs)
+    batch_size = state.batch_size
+    device = next(iter(inputs.values())).device
+    policy_state = policy.start(batch_size, multi_label=engine.multi_label, device=device)
+    logits_out = torch.empty(batch_size, engine.num_labels, device=device)
+    exit_index_out = torch.empty(batch_size, dtype=torch.long, device=device)
+    active_rows = torch.arange(batch_size, device=device)  # original positions of the rows still running
+
+    for exit_index in range(num_exits):
+        state, logits = engine.segment(exit_index, state)  # logits: [active, labels]
+        leaving = step_with_fallback(policy, policy_state, exit_index, num_exits, logits)
+        if not leaving.any():
+            continue
+        finished = active_rows[leaving]
+        logits_out[finished] = logits[leaving].to(logits_out.dtype)
+        exit_index_out[finished] = exit_index
+        staying = ~leaving
+        if not staying.any():
+            break
+        active_rows = active_rows[staying]
+        state = state.select(staying)
+        policy_state = policy_state.select(staying)
     return ExitResult(exit_index=exit_index_out, logits=logits_out)

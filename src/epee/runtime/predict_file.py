@@ -224,9 +224,17 @@ def _fingerprint(model, input: Path, policy, batch_size, chunk_rows, skip_bad_ro
         "policy": {"name": policy.name, "params": repr(policy.params)},
         "labels": list(model.config.label_names),
         "exit_layers": list(model.exit_layers),
-        "weights_sum": sum(float(parameter.detach().double().sum()) for parameter in model.parameters()),
+        "weights_sum": _weights_fingerprint(model),
         **options,
     }
+
+
+def _weights_fingerprint(model) -> float | list[str]:
+    """The weights in brief: a sum over a PyTorch model's parameters, or an ONNX export's graph hashes."""
+    manifest = getattr(model, "manifest", None)
+    if manifest is not None:
+        return [graph["sha256"] for graph in (manifest["embeddings"], *manifest["segments"])]
+    return sum(float(parameter.detach().double().sum()) for parameter in model.parameters())
 
 
 def _expected_records(input: Path, format: str | None) -> int | None:

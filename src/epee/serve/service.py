@@ -33,7 +33,8 @@ class PredictionService:
     def __init__(self, model: MultiExitModel, settings: ServeSettings, model_name: str) -> None:
         if model.tokenizer is None:
             raise EpeeError("This checkpoint takes images; epee serve answers texts only.")
-        model.merge_peft()
+        if isinstance(model, MultiExitModel):
+            model.merge_peft()
         self.model = model.eval()
         self.settings = settings
         self.model_name = model_name
@@ -47,6 +48,8 @@ class PredictionService:
             "observe": self._observe_batch,
         }
         if settings.schedule == "layer":
+            if not isinstance(model, MultiExitModel):
+                raise EpeeError("--schedule layer runs the PyTorch engine's layer loop; use --schedule batch with it.")
             if not model.family.joins_states:
                 raise EpeeError(
                     f"--schedule layer needs rows to join mid-depth, which {model.family.display_name} backbones "

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from epee.cli.checkpoint_options import AllowExternalBackboneOption
+from epee.cli.engine_options import load_for_engine
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.policy_options import ParamOption, policy_from_options
 from epee.defaults import DEFAULT_CHUNK_ROWS
 from epee.errors import EpeeError
 
-ENGINES = ("torch", "ray")
+ENGINES = ("torch", "ray", "onnx")
 """Where ``epee predict`` runs the model; each engine is one branch of the command below."""
 
 
@@ -59,7 +60,10 @@ def predict(
     allow_external_backbone: AllowExternalBackboneOption = False,
     engine: Annotated[
         str,
-        typer.Option(help="torch: this process, streamed, resumable; ray: an actor pool on Ray Data (epee[ray])."),
+        typer.Option(
+            help="torch: this process, streamed, resumable; ray: an actor pool on Ray Data (epee[ray]); "
+            "onnx: a directory written by `epee export`, run by ONNX Runtime (epee[onnx])."
+        ),
     ] = "torch",
     num_workers: Annotated[int, typer.Option(help="--engine ray: BatchPredictor actors, one CPU each.")] = 2,
     address: Annotated[
@@ -67,7 +71,6 @@ def predict(
     ] = None,
 ) -> None:
     """Predict with early exits; writes label, probabilities and exit layer per row, atomically."""
-    from epee.models import MultiExitModel
     from epee.runtime.predict_file import check_carried_columns, check_chunk_rows, predict_file
     from epee.runtime.resume import check_unfinished_run
     from epee.runtime.table_io import check_prediction_outputs
@@ -109,8 +112,7 @@ def predict(
             keep_columns=keep_column or [],
         )
     else:
-        model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
-        model.merge_peft()
+        model = load_for_engine(checkpoint, engine, allow_external_backbone)
         summary = predict_file(
             model,
             input,

@@ -10,15 +10,18 @@ from typing import Annotated
 
 import typer
 
+from epee.cli.engine_options import EngineOption, load_for_engine
 from epee.cli.errors import user_errors
-from epee.errors import EpeeError
 
 logger = logging.getLogger(__name__)
 
 
 @user_errors
 def serve(
-    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    checkpoint: Annotated[
+        Path,
+        typer.Argument(help="Checkpoint directory written by `epee train` (or `epee export`, with --engine onnx)."),
+    ],
     host: Annotated[str, typer.Option(help="Address to bind; the default answers this machine only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_batch_size: Annotated[int, typer.Option(help="Most rows one batch runs.")] = 32,
@@ -27,7 +30,7 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body; beyond it 413.")] = 1_048_576,
     max_texts_per_request: Annotated[int, typer.Option(help="Most texts in one request; beyond it 413.")] = 256,
     max_chars_per_text: Annotated[int, typer.Option(help="Longest text in characters; beyond it 413.")] = 10_000,
-    engine: Annotated[str, typer.Option(help="torch (onnx is not available yet).")] = "torch",
+    engine: EngineOption = "torch",
     schedule: Annotated[
         str,
         typer.Option(
@@ -46,7 +49,6 @@ def serve(
     """
     import uvicorn
 
-    from epee.models import MultiExitModel
     from epee.serve import PredictionService, ServeSettings, create_app
 
     settings = ServeSettings(
@@ -60,13 +62,11 @@ def serve(
         schedule=schedule,
         api_token=os.environ.get("EPEE_API_TOKEN"),
     )
-    if settings.engine == "onnx":
-        raise EpeeError("The onnx engine is not available in this version of epee yet; use --engine torch.")
     # One plain line per record, as log collectors expect from a service (the CLI's Rich handler wraps lines).
     logging.basicConfig(
         level=logging.getLogger().level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
-    model = MultiExitModel.from_pretrained(checkpoint)
+    model = load_for_engine(checkpoint, settings.engine)
     service = PredictionService(model, settings, model_name or checkpoint.resolve().name)
     logger.info(
         "Serving %s (%d layers, exits at %s) on http://%s:%d%s.",

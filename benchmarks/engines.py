@@ -1,0 +1,217 @@
+"""Early exit stacked with ONNX Runtime and int8: the CPU speed table users compare against.
+
+    python -m benchmarks.engines CHECKPOINT --dataset drugreview --threads 2
+    python -m benchmarks.engines CHECKPOINT --dataset ddi --rows 1000 --quantization-study
+
+On the same rows, batches, process and machine, interleaved in random order each round:
+  (a) plain Hugging Face PyTorch fp32 (AutoModel forward + the last exit head),
+  (b) ONNX Runtime fp32, full depth (every segment graph, the budget policy at the last exit),
+  (c) ONNX Runtime int8, full depth,
+  (d) epee PyTorch early exit (the checkpoint's calibrated policy),
+  (e) epee ONNX Runtime fp32 early exit,
+  (f) epee ONNX Runtime int8 early exit,
+at batch 1 and batch 32: rows/s, the median per-round ratio to (a) with its range, and each path's
+test metric. ``--quantization-study`` also scores int8 variants (which nodes, signed or not, per
+channel) by test metric and agreement with fp32. The result is written to benchmarks/results/engines/DATASET.json,
+from which ``python -m benchmarks.render`` builds the BENCHMARKS.md section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.render_engines import render
+from epee.data import load_dataset
+from epee.evaluate.wallclock import plain_forward, speedup_over, time_interleaved
+from epee.models import MultiExitModel
+from epee.models.inputs import encode_split, featurizer_for
+from epee.policies import make_policy, policy_from_params
+from epee.policies.scores import predictions
+from epee.runtime import early_exit_forward
+from epee.runtime.onnx_engine import OnnxModel
+from epee.runtime.onnx_export import MANIFEST_NAME, export_onnx, quantized_copy
+from epee.tasks.encoding import batch_indices
+from epee.tasks.metrics import metric_for
+
+RESULTS_DIR = Path(__file__).parent / "results" / "engines"
+STUDY = {
+    "ORT defaults (every MatMul, activations too; per tensor; heads too)": {
+        "per_channel": False,
+        "constant_weights_only": False,
+        "exit_heads_fp32": False,
+    },
+    "weights only (MatMulConstBOnly), per tensor, heads too": {"per_channel": False, "exit_heads_fp32": False},
+    "weights only, per channel, heads too": {"exit_heads_fp32": False},
+    "weights only, per tensor, heads fp32": {"per_channel": False},
+    "weights only, per channel, heads fp32 (epee's int8)": {},
+    "as epee's, QUInt8 weights with reduce_range": {"weight_type": "QUInt8", "reduce_range": True},
+}
+
+
+def _export(model: MultiExitModel, directory: Path) -> Path:
+    """The fp32 export, reused when an earlier run left it (delete the folder after changing the checkpoint)."""
+    if (directory / MANIFEST_NAME).is_file():
+        return directory
+    return export_onnx(model, directory)
+
+
+def _run_all(engine, batches, policy, labels, metric, exit_layers):
+    """Predictions, exit layers and test metric of one path over every batch."""
+    logits, exits = [], []
+    for batch in batches:
+        result = early_exit_forward(engine, batch, policy) if policy is not None else None
+        if result is None:  # path (a)
+            logits.append(plain_forward(engine, batch))
+            exits.append(torch.full((logits[-1].shape[0],), exit_layers[-1]))
+        else:
+            logits.append(result.logits)
+            exits.append(result.exit_layers(exit_layers))
+    logits = torch.cat(logits)
+    predicted = predictions(logits, multi_label=engine.config.multi_label).numpy()
+    return predicted, torch.cat(exits).float(), 100 * metric(predicted, labels)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--split", default="test", choices=("dev", "test"))
+    parser.add_argument("--rows", type=int, default=1000, help="Rows of the split scored (seeded sample).")
+    parser.add_argument("--timing-rows", type=int, default=1000, help="Of those, rows timed at batch 32.")
+    parser.add_argument("--latency-rows", type=int, default=100, help="Of those, rows timed one at a time at batch 1.")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--exports", type=Path, default=Path("runs/engines"), help="Where the ONNX exports are kept.")
+    parser.add_argument("--quantization-study", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true", help="Only the metrics (and the study).")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = MultiExitModel.from_pretrained(args.checkpoint)
+    model.merge_peft()
+    if model.config.policy is None:
+        raise SystemExit(f"{args.checkpoint} has no calibrated policy; run `epee calibrate` first.")
+    policy = policy_from_params(model.config.policy)
+    full_depth = make_policy("budget", exit_layer=len(model.exit_layers))
+    exports = args.exports / args.checkpoint.resolve().name
+    fp32 = OnnxModel.load(_export(model, exports / "fp32"), threads=args.threads)
+    # The same graphs `epee export --quantize int8` writes: the fp32 export quantized with the default settings.
+    int8 = OnnxModel.load(quantized_copy(exports / "fp32", exports / "int8"), threads=args.threads)
+
+    dataset = load_dataset(args.dataset)
+    examples = getattr(dataset, args.split)
+    metric = metric_for(dataset, args.split)
+    chosen = sorted(np.random.default_rng(0).permutation(len(examples))[: args.rows])
+    featurizer = featurizer_for(model)
+    split = encode_split(featurizer, [examples[i] for i in chosen], model)
+    labels = np.asarray(split.labels)
+
+    def batches_of(size: int, rows: int):
+        order = batch_indices(min(rows, len(split)), size, lengths=split.lengths[:rows])
+        return [featurizer.collate([split.features[i] for i in batch]) for batch in order]
+
+    runs = {
+        "a": (model, None),
+        "b": (fp32, full_depth),
+        "c": (int8, full_depth),
+        "d": (model, policy),
+        "e": (fp32, policy),
+        "f": (int8, policy),
+    }
+    scoring_batches = batches_of(args.batch_size, len(split))
+    scores = {
+        name: _run_all(engine, scoring_batches, chosen_policy, labels, metric, model.exit_layers)
+        for name, (engine, chosen_policy) in runs.items()
+    }
+    quality = {
+        name: {
+            "metric": scores[name][2],
+            "mean_exit_layer": float(scores[name][1].mean()),
+            "agreement_with_a": float((scores[name][0] == scores["a"][0]).mean()),
+        }
+        for name in runs
+    }
+    quality["c"]["agreement_with_fp32"] = float((scores["c"][0] == scores["b"][0]).mean())
+    quality["f"]["agreement_with_fp32"] = float((scores["f"][0] == scores["e"][0]).mean())
+
+    timing: dict = {}
+    study = {}
+    if args.quantization_study:
+        for label, settings in STUDY.items():
+            variant = OnnxModel.load(
+                quantized_copy(exports / "fp32", exports / f"study-{len(study)}", settings), threads=args.threads
+            )
+            full = _run_all(variant, scoring_batches, full_depth, labels, metric, model.exit_layers)
+            early = _run_all(variant, scoring_batches, policy, labels, metric, model.exit_layers)
+            study[label] = {
+                "full_depth_metric": full[2],
+                "full_depth_agreement_with_fp32": float((full[0] == scores["b"][0]).mean()),
+                "early_exit_metric": early[2],
+                "early_exit_agreement_with_fp32": float((early[0] == scores["e"][0]).mean()),
+                "mean_exit_layer": float(early[1].mean()),
+            }
+
+    def save() -> dict:
+        """Write what is measured so far: a slow timing phase never loses the metrics and the study."""
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "checkpoint": str(args.checkpoint),
+            "dataset": args.dataset,
+            "split": args.split,
+            "rows": len(split),
+            "timing_rows": min(args.timing_rows, len(split)),
+            "latency_rows": min(args.latency_rows, len(split)),
+            "repeats": args.repeats,
+            "policy": model.config.policy,
+            "num_layers": model.num_layers,
+            "metric_name": dataset.metric,
+            "quality": quality,
+            "timing": timing,
+            "quantization": int8.manifest["quantization"],
+            "quantization_study": study,
+            "machine": {
+                "platform": platform.platform(),
+                "threads": args.threads,
+                "torch": torch.__version__,
+                "onnxruntime": fp32.manifest["versions"]["onnxruntime"],
+                "load_average": list(os.getloadavg()),
+            },
+        }
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        (RESULTS_DIR / f"{args.dataset}.json").write_text(json.dumps(record, indent=1) + "\n")
+        return record
+
+    save()
+    if not args.skip_timing:
+        for batch_size, rows in ((1, args.latency_rows), (args.batch_size, args.timing_rows)):
+            batches = batches_of(batch_size, rows)
+            calls = {
+                name: (lambda batch, e=engine: plain_forward(e, batch))
+                if chosen_policy is None
+                else (lambda batch, e=engine, p=chosen_policy: early_exit_forward(e, batch, p))
+                for name, (engine, chosen_policy) in runs.items()
+            }
+            timings = time_interleaved(calls, batches, rounds=args.repeats, progress=True)
+            timing[str(batch_size)] = {
+                name: {
+                    "rows_per_second": timings[name].rows_per_second,
+                    "round_seconds": timings[name].round_seconds,
+                    "speedup": vars(speedup_over(timings["a"], timings[name])),
+                }
+                for name in runs
+            }
+
+    print("\n".join(render(save())))
+
+
+if __name__ == "__main__":
+    main()
