@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,14 @@ from epee.errors import EpeeError
 from epee.models.backbones import load_tokenizer
 from epee.models.config import MultiExitConfig
 from epee.runtime.onnx_export import MANIFEST_FORMAT, MANIFEST_NAME, TOKENIZER_DIR, file_sha256, flat_names
+
+
+@dataclass(frozen=True)
+class ExportedFamily:
+    """What callers ask of a model's backbone family without running it: exports are text encoders."""
+
+    display_name: str
+    modality: str = "text"
 
 
 class OnnxState:
@@ -57,6 +66,7 @@ class OnnxModel:
         self.num_labels = config.num_labels
         self.multi_label = config.multi_label
         self.threads = threads
+        self.family = ExportedFamily(display_name=manifest["model_type"])
         self.input_names: list[str] = list(manifest["inputs"])
         self.layer_names = flat_names([tuple(item) for item in manifest["layer_inputs"]])
         self._embeddings, *self._segments = sessions
