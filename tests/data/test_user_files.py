@@ -16,6 +16,8 @@ def test_single_label_with_carved_dev(tmp_path):
     dataset = dataset_from_files(train, seed=1)
     assert (dataset.name, dataset.task, dataset.metric) == ("reviews", "single_label", "macro_f1")
     assert dataset.label_names == ["neg", "pos"]
+    rarer = dataset_from_files(train, seed=1, metric="f1_positive")
+    assert rarer.positive_label == "neg"  # f1_positive of two classes scores the rarer one unless named
     assert (len(dataset.train), len(dataset.dev), dataset.test) == (27, 3, None)
 
 
@@ -45,6 +47,33 @@ def test_the_default_metric_of_single_label_user_data_is_class_balanced():
     assert default_metric(multi_label=False) == "macro_f1"
     assert default_metric(multi_label=False, negative_label="none") == "micro_f1_excluding_negative"
     assert default_metric(multi_label=True) == "multilabel_micro_f1"
+
+
+def test_metric_options_choose_and_check_the_metric(tmp_path):
+    rows = [(f"good {index}", "pos") for index in range(20)] + [(f"bad {index}", "neg") for index in range(10)]
+    train = _write(tmp_path / "reviews.csv", rows)
+    named = dataset_from_files(train, metric="f1_positive", positive_label="pos")
+    assert (named.metric, named.positive_label) == ("f1_positive", "pos")
+    assert dataset_from_files(train, metric="micro_f1").metric == "accuracy"  # micro-F1 over every class is accuracy
+    assert dataset_from_files(train, metric="auc").metric == "auc"
+    excluding = dataset_from_files(train, metric="micro_f1_excluding", negative_label="neg")
+    assert (excluding.metric, excluding.negative_label) == ("micro_f1_excluding_negative", "neg")
+    for options, says in (
+        ({"metric": "f1"}, "Unknown --metric 'f1'"),
+        ({"metric": "micro_f1_excluding"}, "name it with --negative-label"),
+        ({"metric": "macro_f1", "positive_label": "pos"}, "--positive-label names the class f1_positive scores"),
+        ({"metric": "f1_positive", "positive_label": "maybe"}, "Positive label 'maybe'"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            dataset_from_files(train, **options)
+    three = _write(tmp_path / "three.csv", rows + [("meh", "mid"), ("so so", "mid")])
+    with pytest.raises(ValueError, match="needs --positive-label for 3 classes"):
+        dataset_from_files(three, metric="f1_positive")
+    assert dataset_from_files(three).metric == "macro_f1"
+    multi = _write(tmp_path / "multi.csv", [("a", "x;y"), ("b", "x"), ("c", "y")] * 4)
+    assert dataset_from_files(multi, label_separator=";", metric="macro_f1").metric == "multilabel_macro_f1"
+    with pytest.raises(ValueError, match="does not apply to multi-label data"):
+        dataset_from_files(multi, label_separator=";", metric="auc")
 
 
 def _split_file(path, rows):

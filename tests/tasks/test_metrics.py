@@ -124,3 +124,20 @@ def test_accuracy_is_never_shown_without_a_class_balanced_metric():
     assert list(metrics_beside(_dataset("macro_f1"))) == ["macro_f1", "accuracy"]
     assert list(metrics_beside(_dataset("balanced_accuracy"))) == ["balanced_accuracy", "macro_f1", "accuracy"]
     assert set(CLASS_BALANCED_METRICS) == {"balanced_accuracy", "macro_f1", "multilabel_macro_f1"}
+
+
+def test_f1_positive_and_decision_auc_match_scikit_learn():
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from epee.tasks.metrics import decision_auc, f1_positive
+
+    rng = np.random.default_rng(0)
+    labels, predictions = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    for positive in range(3):
+        expected = f1_score(labels == positive, predictions == positive)
+        assert f1_positive(predictions, labels, positive) == pytest.approx(expected, abs=1e-12)
+    binary_labels, binary_predictions = labels % 2, predictions % 2
+    assert decision_auc(binary_predictions, binary_labels) == pytest.approx(
+        roc_auc_score(binary_labels, binary_predictions), abs=1e-12
+    )
+    assert f1_positive(np.zeros(4, int), np.array([0, 1, 0, 1]), positive=1) == 0.0  # majority-class predictor

@@ -86,6 +86,31 @@ DATA_OPTIONS: dict[str, Any] = {
             "--encoding", help="Text encoding of your files, e.g. latin-1 [default: UTF-8].", rich_help_panel=_PANEL
         ),
     ],
+    "metric": Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="What your data is judged by (training's best epoch, calibration's --epsilon): macro_f1, micro_f1, "
+            "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the decisions); multi-label "
+            "micro_f1 or macro_f1 [default: macro_f1; multi-label micro_f1; f1_positive scores the rarer of two "
+            "classes unless --positive-label]. Stored in the checkpoint.",
+            rich_help_panel=_PANEL,
+        ),
+    ],
+    "positive_label": Annotated[
+        str | None,
+        typer.Option(
+            "--positive-label", help="The class f1_positive scores [default: the rarer of two].", rich_help_panel=_PANEL
+        ),
+    ],
+    "negative_label": Annotated[
+        str | None,
+        typer.Option(
+            "--negative-label",
+            help="The 'no relation' class micro_f1_excluding leaves out (and the default metric then).",
+            rich_help_panel=_PANEL,
+        ),
+    ],
     "seed": Annotated[
         int | None,
         typer.Option(

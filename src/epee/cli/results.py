@@ -12,6 +12,7 @@ from epee.data import Dataset
 from epee.models import MultiExitModel
 from epee.report import write_report
 from epee.table import to_rich
+from epee.tasks.metrics import metric_title
 from epee.workflow.assessment import DevCalibration, TestAssessment
 
 
@@ -30,7 +31,7 @@ def present_results(
     calibration = dev.calibration
     majority = ("majority",) if calibration.majority_metric is not None else ()
     per_exit = per_exit_table(
-        f"{dataset.metric} per exit",
+        f"{metric_title(dataset)} per exit",
         [*model.exit_layers, *majority],
         {
             "dev": [*calibration.per_exit_metric, calibration.majority_metric],
@@ -41,10 +42,12 @@ def present_results(
     console.print(to_rich(per_exit))
     if dev.skipped is not None:
         console.print(skipped_text(dev.skipped))
-    title_of_policies = f"Test {dataset.metric}: each policy at its fastest dev setting within {epsilon:g} point(s)"
+    title_of_policies = (
+        f"Test {metric_title(dataset)}: each policy at its fastest dev setting within {epsilon:g} point(s)"
+    )
     facts = dict(test.facts)
     if dev.certificate is not None:
-        title_of_policies = f"Test {dataset.metric}: the setting certified on dev"
+        title_of_policies = f"Test {metric_title(dataset)}: the setting certified on dev"
         facts["guarantee"] = guarantee_text(dev.certificate, test, model.config.multi_label)
         console.print(facts["guarantee"])
     oracle_speedup = dev.calibration.oracle.layer_speedup
@@ -59,7 +62,7 @@ def present_results(
         per_exit_test_metric=test.per_exit_test_metric,
         exit_layer_numbers=model.exit_layers,
         num_layers=model.num_layers,
-        metric_name=dataset.metric,
+        metric_name=metric_title(dataset),
         facts=facts,
         explanation=explanation,
         per_exit_test_degenerate=test.per_exit_test_degenerate,
@@ -108,7 +111,7 @@ def explanation_text(dataset, dev, test, epsilon: float) -> str:
         clock = f"measures {chosen.wallclock_speedup:.2f}x on the clock{busy}"
     return (
         f"Each policy's thresholds were chosen on the dev split (its fastest setting losing at most {epsilon:g} "
-        f"point(s) of {dataset.metric} against the last exit) and then applied once to the test split. Layer "
+        f"point(s) of {metric_title(dataset)} against the last exit) and then applied once to the test split. Layer "
         f"speed-up is L / mean exit layer; FLOPs speed-up also counts every exit head evaluated; wall-clock speed-up "
         f"is measured against the plain Hugging Face model (AutoModel + the last exit head) on the same batches. "
         f"The policy selected on dev, {chosen.policy}, runs {chosen.layer_speedup:.2f}x fewer layers on test at "

@@ -67,7 +67,7 @@ class Dataset:
     """The splits of one task, their fixed label order and the metric the task is judged by.
 
     ``negative_label`` is the "no relation" class that micro-F1 leaves out (ChemProt's ``False``,
-    DDI's ``DDI-false``). ``special_tokens`` are marker strings that readers inserted into the text
+    DDI's ``DDI-false``); ``positive_label`` the class that ``f1_positive`` scores. ``special_tokens`` are marker strings that readers inserted into the text
     and that a tokenizer must learn as whole tokens (see :mod:`epee.data.markers`).
     Construction validates everything, so a dataset that exists is one a model can train on.
     """
@@ -81,6 +81,7 @@ class Dataset:
     metric: str
     negative_label: str | None = None
     special_tokens: tuple[str, ...] = ()
+    positive_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -91,11 +92,12 @@ class Dataset:
             )
         if len(set(self.label_names)) != len(self.label_names):
             raise EpeeError(f"Dataset {self.name!r} lists a label twice in label_names {self.label_names}.")
-        if self.negative_label is not None and self.negative_label not in self.label_names:
-            raise EpeeError(
-                f"Negative label {self.negative_label!r} of dataset {self.name!r} is not among its labels "
-                f"{self.label_names}."
-            )
+        for role, label in (("Negative", self.negative_label), ("Positive", self.positive_label)):
+            if label is not None and label not in self.label_names:
+                raise EpeeError(
+                    f"{role} label {label!r} of dataset {self.name!r} is not among its labels {self.label_names}; "
+                    f"name one of them with --{role.lower()}-label."
+                )
         if not self.train:
             raise EpeeError(f"Dataset {self.name!r} has an empty train split.")
         self._check_split("train", self.train, allowed=set(self.label_names))

@@ -46,6 +46,9 @@ class DataRecipe:
     max_examples: int | None = None
     seed: int = DEFAULT_SEED
     encoding: str = DEFAULT_ENCODING
+    metric: str | None = None
+    positive_label: str | None = None
+    negative_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_examples is not None and (isinstance(self.max_examples, bool) or self.max_examples < 1):
@@ -82,6 +85,12 @@ class DataRecipe:
                     f"--split-column applies to your own --data file; the registered dataset {self.dataset!r} "
                     "comes with its splits. Leave it out."
                 )
+            judged = [option for option, value in self._metric_options().items() if value is not None]
+            if judged:
+                raise EpeeError(
+                    f"{judged[0]} applies to your own files; the registered dataset {self.dataset!r} is judged by its "
+                    "benchmark's metric. Leave it out."
+                )
             options = {"max_examples": self.max_examples} if self.max_examples is not None else {}
             return load_dataset(self.dataset, self.data_dir, seed=self.seed, **options)
         return dataset_from_files(
@@ -97,7 +106,13 @@ class DataRecipe:
             seed=self.seed,
             max_examples=self.max_examples,
             encoding=self.encoding,
+            metric=self.metric,
+            positive_label=self.positive_label,
+            negative_label=self.negative_label,
         )
+
+    def _metric_options(self) -> dict[str, str | None]:
+        return {"--metric": self.metric, "--positive-label": self.positive_label, "--negative-label": self.negative_label}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,9 +16,11 @@ Choices a benchmark reader would fix per corpus are made here from the data:
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
-from epee.data.examples import Dataset, Example
+from epee.data.examples import AnyExample, Dataset, Example
 from epee.data.sampling import stratified_split, subsample_splits
 from epee.data.tabular import DEFAULT_ENCODING, Row, describe_columns, examples_from_rows, read_rows, same_file
 from epee.data.user_images import is_image_source, read_class_folders, read_folder_splits, read_npz_splits
@@ -57,6 +59,7 @@ def dataset_from_files(
     split_column: str | None = None,
     negative_label: str | None = None,
     metric: str | None = None,
+    positive_label: str | None = None,
     dev_fraction: float = 0.1,
     seed: int = 0,
     max_examples: int | None = None,
@@ -76,6 +79,8 @@ def dataset_from_files(
             dev_path=dev_path,
             test_path=test_path,
             metric=metric,
+            positive_label=positive_label,
+            negative_label=negative_label,
             dev_fraction=dev_fraction,
             seed=seed,
             max_examples=max_examples,
@@ -133,15 +138,20 @@ def dataset_from_files(
         capped = subsample_splits({"train": train, "dev": dev, "test": test}, max_examples, seed=seed)
         train, dev, test = capped["train"], capped["dev"], capped["test"]
     multi_label = label_separator is not None or any(len(example.labels) != 1 for example in train)
+    label_names = sorted({label for example in train for label in example.labels})
+    metric, positive_label = choose_metric(
+        metric, train, label_names, multi_label=multi_label, negative_label=negative_label, positive_label=positive_label
+    )
     return Dataset(
         name=Path(train_path).stem,
         task="multi_label" if multi_label else "single_label",
-        label_names=sorted({label for example in train for label in example.labels}),
+        label_names=label_names,
         train=train,
         dev=dev,
         test=test,
-        metric=metric or default_metric(multi_label=multi_label, negative_label=negative_label),
+        metric=metric,
         negative_label=negative_label,
+        positive_label=positive_label,
     )
 
 
@@ -151,6 +161,8 @@ def dataset_from_images(
     dev_path: str | Path | None = None,
     test_path: str | Path | None = None,
     metric: str | None = None,
+    positive_label: str | None = None,
+    negative_label: str | None = None,
     dev_fraction: float = 0.1,
     seed: int = 0,
     max_examples: int | None = None,
@@ -183,6 +195,9 @@ def dataset_from_images(
     seen = {label for example in train for label in example.labels}
     label_names = sorted(seen) if class_order is None else [name for name in class_order if name in seen]
     capped = subsample_splits({"train": train, "dev": splits["dev"], "test": splits.get("test")}, max_examples, seed=seed)
+    metric, positive_label = choose_metric(
+        metric, train, label_names, multi_label=multi_label, negative_label=negative_label, positive_label=positive_label
+    )
     return Dataset(
         name=source.stem,
         task="multi_label" if multi_label else "single_label",
@@ -190,8 +205,58 @@ def dataset_from_images(
         train=capped["train"],
         dev=capped["dev"],
         test=capped["test"],
-        metric=metric or default_metric(multi_label=multi_label),
+        metric=metric,
+        negative_label=negative_label,
+        positive_label=positive_label,
     )
+
+
+USER_METRICS = ("macro_f1", "micro_f1", "f1_positive", "micro_f1_excluding", "accuracy", "balanced_accuracy", "auc")
+"""What ``--metric`` accepts. Multi-label data take ``micro_f1`` or ``macro_f1`` (over all example-label cells, or
+per label); single-label ``micro_f1`` over every class is accuracy, and is named so."""
+
+_SINGLE_LABEL_NAMES = {"micro_f1": "accuracy", "micro_f1_excluding": "micro_f1_excluding_negative"}
+_MULTI_LABEL_NAMES = {"micro_f1": "multilabel_micro_f1", "macro_f1": "multilabel_macro_f1"}
+
+
+def choose_metric(
+    metric: str | None,
+    train: Sequence[AnyExample],
+    label_names: Sequence[str],
+    *,
+    multi_label: bool,
+    negative_label: str | None = None,
+    positive_label: str | None = None,
+) -> tuple[str, str | None]:
+    """The metric a user's data is judged by (``--metric`` or :func:`default_metric`) and its positive class.
+
+    ``f1_positive`` scores ``positive_label``, by default (binary tasks only) the rarer class of train.
+    """
+    if metric is None:
+        metric = default_metric(multi_label=multi_label, negative_label=negative_label)
+    if multi_label:
+        names = {**_MULTI_LABEL_NAMES, **{name: name for name in _MULTI_LABEL_NAMES.values()}}
+        if metric not in names:
+            raise EpeeError(f"--metric {metric!r} does not apply to multi-label data; choose micro_f1 or macro_f1.")
+        metric = names[metric]
+    else:
+        metric = _SINGLE_LABEL_NAMES.get(metric, metric)
+        if metric not in ("macro_f1", "f1_positive", "micro_f1_excluding_negative", "accuracy", "balanced_accuracy", "auc"):
+            raise EpeeError(f"Unknown --metric {metric!r}; choose one of {list(USER_METRICS)}.")
+    if metric == "micro_f1_excluding_negative" and negative_label is None:
+        raise EpeeError("--metric micro_f1_excluding leaves out one class: name it with --negative-label.")
+    if metric != "f1_positive":
+        if positive_label is not None:
+            raise EpeeError(f"--positive-label names the class f1_positive scores; the metric is {metric!r}.")
+        return metric, None
+    if positive_label is None:
+        if len(label_names) != 2:
+            raise EpeeError(
+                f"--metric f1_positive needs --positive-label for {len(label_names)} classes; name one of {list(label_names)}."
+            )
+        counts = Counter(example.labels[0] for example in train)
+        positive_label = min(label_names, key=lambda label: (counts[label], -list(label_names).index(label)))
+    return metric, positive_label
 
 
 def default_metric(*, multi_label: bool, negative_label: str | None = None) -> str:
@@ -201,10 +266,12 @@ def default_metric(*, multi_label: bool, negative_label: str | None = None) -> s
     rewards a model that predicts only the majority class (:mod:`epee.tasks.degeneracy`); with a
     named ``negative_label``, micro-F1 over the other classes (the BLURB relation convention, where
     "no relation" earns nothing). Multi-label: micro-F1 over all (example, label) cells.
+    ``--metric f1_positive`` (by default of the rarer of two classes) is the binary relation convention.
     """
     if multi_label:
         return "multilabel_micro_f1"
     return "macro_f1" if negative_label is None else "micro_f1_excluding_negative"
+
 
 
 def _rows_by_split(rows: list[Row], split_column: str, source: str) -> dict[str, list[Row]]:

@@ -57,6 +57,28 @@ def balanced_accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
     return float(balanced_accuracy_score(labels, predictions))
 
 
+def f1_positive(predictions: np.ndarray, labels: np.ndarray, positive: int) -> float:
+    """F1 of the class ``positive`` alone: the convention of BLURB's binary relation tasks, and epee's default for a
+    binary user file with the minority class as ``positive`` (a majority-class predictor scores 0)."""
+    predictions, labels = _class_ids(predictions, labels)
+    return float(f1_score(labels, predictions, labels=[positive], average="micro", zero_division=0))
+
+
+def decision_auc(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC of the hard decisions, one-vs-rest and macro-averaged over the classes present in labels.
+
+    Calibration and exit tables score the class each exit decides, not its probabilities, so this
+    is the AUC they can compute: for a binary task it equals balanced accuracy (:func:`binary_auc`
+    is the AUC of scores). A class absent from the labels is left out, as ``roc_auc_score`` must.
+    """
+    predictions, labels = _class_ids(predictions, labels)
+    present = np.unique(labels)
+    if present.size < 2:
+        raise EpeeError(f"AUC needs at least two classes among the labels, got only {present.tolist()}.")
+    per_class = [roc_auc_score(labels == label, predictions == label) for label in present]
+    return float(np.mean(per_class))
+
+
 def micro_f1_excluding(predictions: np.ndarray, labels: np.ndarray, negative: int) -> float:
     """Micro-F1 over every class except ``negative`` (the ChemProt / DDI standard)."""
     predictions, labels = _class_ids(predictions, labels)
@@ -112,6 +134,11 @@ def metric_for(dataset: Dataset, split: str = "dev") -> Metric:
     the returned function expects predictions for exactly that split's examples in order.
     """
     name = dataset.metric
+    if name == "f1_positive":
+        if dataset.positive_label is None:
+            raise EpeeError(f"Dataset {dataset.name!r} uses {name!r} but names no positive_label.")
+        positive = dataset.label_names.index(dataset.positive_label)
+        return lambda predictions, labels: f1_positive(predictions, labels, positive)
     if name == "micro_f1_excluding_negative":
         if dataset.negative_label is None:
             raise EpeeError(f"Dataset {dataset.name!r} uses {name!r} but names no negative_label.")
@@ -129,12 +156,13 @@ def metric_for(dataset: Dataset, split: str = "dev") -> Metric:
         return lambda predictions, labels: hoc_abstract_f1(predictions, labels, groups)
     if name in SIMPLE_METRICS:
         return SIMPLE_METRICS[name]
-    known = sorted([*SIMPLE_METRICS, "micro_f1_excluding_negative", "hoc_abstract_f1"])
+    known = sorted([*SIMPLE_METRICS, "f1_positive", "micro_f1_excluding_negative", "hoc_abstract_f1"])
     raise EpeeError(f"Dataset {dataset.name!r} names an unknown metric {name!r}; known metrics are {known}.")
 
 
 SIMPLE_METRICS: dict[str, Metric] = {
     "accuracy": accuracy,
+    "auc": decision_auc,
     "balanced_accuracy": balanced_accuracy,
     "macro_f1": macro_f1,
     "multilabel_micro_f1": multilabel_micro_f1,
@@ -145,6 +173,15 @@ SIMPLE_METRICS: dict[str, Metric] = {
 
 CLASS_BALANCED_METRICS = ("balanced_accuracy", "macro_f1", "multilabel_macro_f1")
 """Metrics that weigh every class equally, so a model predicting only the majority class scores low."""
+
+
+def metric_title(dataset: Dataset) -> str:
+    """The headline metric as tables name it: its name, and the class it is about when it is about one."""
+    if dataset.metric == "f1_positive":
+        return f"f1_positive ({dataset.positive_label!r})"
+    if dataset.metric == "micro_f1_excluding_negative":
+        return f"micro_f1_excluding ({dataset.negative_label!r})"
+    return dataset.metric
 
 
 def metrics_beside(dataset: Dataset, split: str = "dev") -> dict[str, Metric]:

@@ -63,6 +63,7 @@ def calibrate(
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.atomic import check_replaceable
+    from epee.tasks.metrics import metric_title
     from epee.errors import EpeeError
     from epee.models.config import CONFIG_NAME
     from epee.models.multi_exit import copy_checkpoint
@@ -90,7 +91,7 @@ def calibrate(
     )
     result, selected = calibrated.calibration, calibrated.selected
     rows, dev = [*model.exit_layers, "majority"], [*result.per_exit_metric, result.majority_metric]
-    per_exit = per_exit_table(f"Dev {dataset.metric} per exit", rows, {"dev": dev}, result.per_exit_degenerate)
+    per_exit = per_exit_table(f"Dev {metric_title(dataset)} per exit", rows, {"dev": dev}, result.per_exit_degenerate)
     console.print(to_rich(per_exit))
     console.print(to_rich(frontier_table(result, selected)))
     if calibrated.skipped is not None:
@@ -101,7 +102,7 @@ def calibrate(
     if calibrated.certificate is not None:
         show_certificate(model.config.calibration["tested"], calibrated.certificate)
     console.print(
-        f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {dataset.metric} "
+        f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {metric_title(dataset)} "
         f"{100 * selected.metric:.2f} vs last exit {100 * result.last_exit_metric:.2f}, layer speed-up "
         f"{selected.layer_speedup:.2f}x; stored in {output or checkpoint}."
     )

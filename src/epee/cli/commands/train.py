@@ -139,6 +139,7 @@ def train(
     every few minutes; it is removed once the checkpoint is written.
     """
     from epee.runtime.outputs import check_output_directory
+    from epee.tasks.metrics import metric_title
     from epee.train.state import has_training_state, remove_training_state
     from epee.workflow.fit import resume_from_state, train_from_recipe
 
@@ -185,7 +186,7 @@ def train(
     history = trained.history
     best = history.best
     if best is not None:
-        title = f"Dev {dataset.metric} per exit (best epoch)"
+        title = f"Dev {metric_title(dataset)} per exit (best epoch)"
         exits = trained.model.exit_layers
         console.print(to_rich(per_exit_table(title, exits, {"dev": best.dev_exit_metrics}, best.dev_exit_degenerate)))
     used = trained.model.config.training["settings"]
