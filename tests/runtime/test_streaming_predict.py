@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from epee.cli.main import app
@@ -129,12 +130,20 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
+@pytest.fixture
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _cli(checkpoint, data, output, *extra):
     policy = ["--policy", "maxprob", "--param", "threshold=0.6"]
     return ["predict", str(checkpoint), str(data), "-o", str(output), "--chunk-rows", "50", *policy, *extra]
 
 
-def test_resume_after_sigkill_gives_the_uninterrupted_file(tmp_path, checkpoint):
+def test_resume_after_sigkill_gives_the_uninterrupted_file(tmp_path, checkpoint, one_torch_thread):
     texts = varied_texts(400)
     texts[120] = '""'  # a bad row in a finished chunk, so the bad-rows file is resumed too
     data = _csv(tmp_path / "in.csv", texts)
@@ -142,7 +151,9 @@ def test_resume_after_sigkill_gives_the_uninterrupted_file(tmp_path, checkpoint)
     result = runner.invoke(app, _cli(checkpoint, data, whole, "--skip-bad-rows"))
     assert result.exit_code == 0, result.output
 
+    # Both processes on one torch thread: a matmul's last bits depend on how many threads split its sums.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    env["OMP_NUM_THREADS"] = "1"
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_RUN, "5", *_cli(checkpoint, data, resumed, "--skip-bad-rows")],
         env=env,
