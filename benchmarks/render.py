@@ -23,6 +23,7 @@ from benchmarks.render_training import training_section
 from epee.calibrate.select import fastest_within
 from epee.errors import EpeeError
 from epee.formatting import format_params
+from epee.policies.registry import upgrade_stored_params
 from epee.table import Table, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,7 +227,7 @@ def _dataset_section(result: dict) -> list[str]:
     rows = tuple(
         (
             policy["policy"],
-            format_params(policy["params"]),
+            format_params(upgrade_stored_params(policy["policy"], policy["params"])),  # results from older runs
             _points(policy["dev_metric"]),
             _points(policy["test_metric"]),
             f"{100 * (policy['test_metric'] - last):+.2f}",

@@ -564,7 +564,7 @@ CASES = [
         "train-max-length-0",
         "error",
         lambda w: _train(w, w.file("t.csv", _train_csv()), "--max-length", "0"),
-        "max_length must be at least 1",
+        "--max-length must be at least 1",
     ),
     Case(
         "train-max-length-too-long",

@@ -169,7 +169,7 @@ def test_resume_after_sigkill_gives_the_uninterrupted_file(tmp_path, checkpoint,
     refused = runner.invoke(app, _cli(checkpoint, data, resumed, "--skip-bad-rows"))
     assert refused.exit_code == 2 and "pass --resume to continue it" in " ".join(refused.output.split())
     changed = runner.invoke(app, _cli(checkpoint, data, resumed, "--skip-bad-rows", "--resume", "--batch-size", "4"))
-    assert changed.exit_code == 2 and "batch_size differ" in " ".join(changed.output.split())
+    assert changed.exit_code == 2 and "--batch-size differ" in " ".join(changed.output.split())
 
     result = runner.invoke(app, _cli(checkpoint, data, resumed, "--skip-bad-rows", "--resume"))
     assert result.exit_code == 0, result.output

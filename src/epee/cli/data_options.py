@@ -22,116 +22,68 @@ DataOverrides = dict[str, Any]
 """Data options as the user gave them: recipe field -> value, ``None`` where not given."""
 
 _PANEL = "Data"
-DATA_OPTIONS: dict[str, Any] = {
-    "dataset": Annotated[
-        str | None,
-        typer.Option("--dataset", help=f"A registered dataset: {', '.join(DATASETS)}.", rich_help_panel=_PANEL),
-    ],
-    "data": Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Your own training data: a CSV, TSV or JSON-lines table; or images, as a MedMNIST-layout .npz or a "
-            "folder (root/{train,val,test}/<class>/*.png, or root/<class>/*.png split by --seed).",
-            rich_help_panel=_PANEL,
-        ),
-    ],
-    "dev": Annotated[
-        Path | None, typer.Option(
-            "--dev", help="Your own dev file (images: a folder of class folders) [default: 10% of --data].",
-            rich_help_panel=_PANEL,
-        )
-    ],
-    "test": Annotated[Path | None, typer.Option("--test", help="Your own test file.", rich_help_panel=_PANEL)],
-    "format": Annotated[
-        str | None,
-        typer.Option("--format", help="csv, tsv, jsonl or json [default: from the suffix].", rich_help_panel=_PANEL),
-    ],
-    "text_column": Annotated[
-        str | None,
-        typer.Option("--text-column", help="Column holding the text [default: text].", rich_help_panel=_PANEL),
-    ],
-    "label_column": Annotated[
-        str | None,
-        typer.Option("--label-column", help="Column holding the label(s) [default: label].", rich_help_panel=_PANEL),
-    ],
-    "text_pair_column": Annotated[
-        str | None, typer.Option("--text-pair-column", help="Optional second-text column.", rich_help_panel=_PANEL)
-    ],
-    "label_separator": Annotated[
-        str | None,
-        typer.Option("--label-separator", help="Separator of labels in a cell (multi-label).", rich_help_panel=_PANEL),
-    ],
-    "split_column": Annotated[
-        str | None,
-        typer.Option(
-            "--split-column",
-            help="Column of --data naming each row's split: train, dev (or validation), test.",
-            rich_help_panel=_PANEL,
-        ),
-    ],
-    "data_dir": Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Folder of registered datasets [default: $EPEE_DATA_DIR].", rich_help_panel=_PANEL
-        ),
-    ],
-    "max_examples": Annotated[
-        int | None,
-        typer.Option("--max-examples", help="Subsample each split (stratified, seeded) to N.", rich_help_panel=_PANEL),
-    ],
-    "encoding": Annotated[
-        str | None,
-        typer.Option(
-            "--encoding", help="Text encoding of your files, e.g. latin-1 [default: UTF-8].", rich_help_panel=_PANEL
-        ),
-    ],
-    "metric": Annotated[
-        str | None,
-        typer.Option(
-            "--metric",
-            help="What your data is judged by (training's best epoch, calibration's --epsilon): macro_f1, micro_f1, "
-            "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the decisions); multi-label "
-            "micro_f1 or macro_f1 [default: macro_f1; multi-label micro_f1; f1_positive scores the rarer of two "
-            "classes unless --positive-label]. Stored in the checkpoint.",
-            rich_help_panel=_PANEL,
-        ),
-    ],
-    "positive_label": Annotated[
-        str | None,
-        typer.Option(
-            "--positive-label", help="The class f1_positive scores [default: the rarer of two].", rich_help_panel=_PANEL
-        ),
-    ],
-    "negative_label": Annotated[
-        str | None,
-        typer.Option(
-            "--negative-label",
-            help="The 'no relation' class micro_f1_excluding leaves out (and the default metric then).",
-            rich_help_panel=_PANEL,
-        ),
-    ],
-    "seed": Annotated[
-        int | None,
-        typer.Option(
-            "--seed", help=f"Seed of splits and subsamples [default: {DEFAULT_SEED}].", rich_help_panel=_PANEL
-        ),
-    ],
+RECORDED = "[default: as the checkpoint recorded it]"
+"""What every data option defaults to in a command that loads a checkpoint."""
+
+_HELP = {
+    "dataset": (f"A registered dataset: {', '.join(DATASETS)}.", "[default: none; give --dataset or --data]"),
+    "data": (
+        "Your own training data: a CSV, TSV or JSON-lines table; or images, as a MedMNIST-layout .npz or a folder "
+        "(root/{train,val,test}/<class>/*.png, or root/<class>/*.png split by --seed).",
+        "[default: none; give --dataset or --data]",
+    ),
+    "dev": (
+        "Your own dev file (images: a folder of class folders).",
+        "[default: the dev rows of --split-column, else 10% of --data]",
+    ),
+    "test": ("Your own test file.", "[default: the test rows of --split-column, else none]"),
+    "format": ("csv, tsv, jsonl or json.", "[default: from the suffix]"),
+    "text_column": ("Column holding the text.", "[default: text]"),
+    "label_column": ("Column holding the label(s).", "[default: label]"),
+    "text_pair_column": ("Second-text column, for pairs.", "[default: none]"),
+    "label_separator": ("Separator of labels in a cell (multi-label).", "[default: none, one label per row]"),
+    "split_column": ("Column of --data naming each row's split: train, dev (or validation), test.", "[default: none]"),
+    "data_dir": ("Folder of registered datasets.", "[default: $EPEE_DATA_DIR, else ../shared/data]"),
+    "max_examples": ("Subsample each split (stratified, seeded) to N.", "[default: every example]"),
+    "encoding": ("Text encoding of your files, e.g. latin-1.", "[default: UTF-8]"),
+    "seed": ("Seed of splits and subsamples.", f"[default: {DEFAULT_SEED}]"),
 }
+_TYPES = {"data": Path, "dev": Path, "test": Path, "data_dir": Path, "max_examples": int, "seed": int}
 
 
-def with_data_options(command: Callable) -> Callable:
-    """Add every data option to ``command``'s signature; the command receives them as ``data_options``."""
+def data_option_annotations(*, recorded: bool) -> dict[str, Any]:
+    """Each data option's annotation; ``recorded``: the defaults come from the checkpoint's recipe."""
+    annotations = {}
+    for name, (text, default) in _HELP.items():
+        option = typer.Option(
+            "--" + name.replace("_", "-"), help=f"{text} {RECORDED if recorded else default}", rich_help_panel=_PANEL
+        )
+        annotations[name] = Annotated[_TYPES.get(name, str) | None, option]
+    return annotations
+
+
+DATA_OPTIONS = data_option_annotations(recorded=True)
+TRAINING_DATA_OPTIONS = data_option_annotations(recorded=False)
+
+
+def with_data_options(command: Callable | None = None, *, recorded: bool = True) -> Callable:
+    """Add every data option to ``command``'s signature; the command receives them as ``data_options``.
+
+    ``recorded=False`` (``epee train``) documents the recipe's own defaults instead of the checkpoint's.
+    """
+    if command is None:
+        return functools.partial(with_data_options, recorded=recorded)
+    options = DATA_OPTIONS if recorded else TRAINING_DATA_OPTIONS
     signature = inspect.signature(command, eval_str=True)
     own = [parameter for parameter in signature.parameters.values() if parameter.name != "data_options"]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
-        for name, annotation in DATA_OPTIONS.items()
+        for name, annotation in options.items()
     ]
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        given = {name: kwargs.pop(name, None) for name in DATA_OPTIONS}
+        given = {name: kwargs.pop(name, None) for name in options}
         return command(*args, data_options=given, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=[*own, *added])

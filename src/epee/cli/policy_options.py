@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 CALIBRATED = "calibrated"
 """The word that names the checkpoint's own calibrated policy where a policy name is expected."""
 
-ParamOption = Annotated[list[str] | None, typer.Option(help="Policy parameter NAME=VALUE (repeatable), with --policy.")]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(metavar="NAME=VALUE", help="A parameter of --policy NAME (repeatable) [default: its defaults]."),
+]
 
 
 def policy_from_options(name: str | None, params: list[str] | None) -> ExitPolicy | None:

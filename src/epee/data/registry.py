@@ -79,7 +79,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, **options) -> Da
         folder = data_dir_from_environment(data_dir) / spec.folder
         if not folder.is_dir():
             raise EpeeError(
-                f"Dataset {name!r} was looked for in {folder.resolve()}, which does not exist; pass data_dir= or set "
+                f"Dataset {name!r} was looked for in {folder.resolve()}, which does not exist; pass --data-dir or set "
                 f"{DATA_DIR_ENV} to the directory that holds the {spec.folder!r} folder."
             )
         dataset = spec.loader(folder, **options)

@@ -40,7 +40,9 @@ def calibrate(
     epsilon: Annotated[
         float, typer.Option(help="Allowed metric loss vs the last exit, in points; with --rule risk, in % of answers.")
     ] = 1.0,
-    target_speedup: Annotated[float | None, typer.Option(help="Layer speed-up for best_at_speedup.")] = None,
+    target_speedup: Annotated[
+        float | None, typer.Option(help="Layer speed-up for best_at_speedup [default: none; that rule needs it].")
+    ] = None,
     policies: Annotated[
         str | None, typer.Option(help="Comma-separated policies to calibrate [default: all deployable ones].")
     ] = None,

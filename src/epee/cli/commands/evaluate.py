@@ -26,7 +26,7 @@ def evaluate(
     split: Annotated[str | None, typer.Option(help="dev or test [default: test with --policy, else dev].")] = None,
     policy: Annotated[
         str | None,
-        typer.Option(help=f"Also score an exit policy: {CALIBRATED} (the checkpoint's) or a policy name."),
+        typer.Option(help=f"Also score an exit policy: {CALIBRATED} (the checkpoint's) or a name [default: none]."),
     ] = None,
     param: ParamOption = None,
 ) -> None:

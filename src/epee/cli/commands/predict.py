@@ -31,7 +31,7 @@ def predict(
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file (.jsonl or .csv).")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
-    text_pair_column: Annotated[str | None, typer.Option(help="Optional second-text column.")] = None,
+    text_pair_column: Annotated[str | None, typer.Option(help="Second-text column, for pairs [default: none].")] = None,
     format: Annotated[
         str | None, typer.Option(help="csv, tsv, jsonl, json or parquet [default: from the suffix].")
     ] = None,
@@ -47,15 +47,22 @@ def predict(
     ] = None,
     param: ParamOption = None,
     skip_bad_rows: Annotated[
-        bool, typer.Option(help="Write bad rows to OUTPUT.bad.jsonl instead of stopping at the first.")
+        bool,
+        typer.Option("--skip-bad-rows", help="Write bad rows to OUTPUT.bad.jsonl instead of stopping at the first."),
     ] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing OUTPUT (never the input).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing OUTPUT (never the input).")
+    ] = False,
     encoding: Annotated[str, typer.Option(help="Text encoding of INPUT, e.g. latin-1 or cp1252.")] = "utf-8-sig",
     id_column: Annotated[
-        str | None, typer.Option(help="Input column copied to the output in place of the row number.")
+        str | None,
+        typer.Option(
+            metavar="COLUMN", help="Input column copied to the output in place of the row number [default: none]."
+        ),
     ] = None,
     keep_column: Annotated[
-        list[str] | None, typer.Option(help="Input column copied to the output as it is (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="COLUMN", help="Input column copied to the output as it is (repeatable) [default: none]."),
     ] = None,
     allow_external_backbone: AllowExternalBackboneOption = False,
     engine: Annotated[

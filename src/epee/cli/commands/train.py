@@ -30,7 +30,7 @@ _MODEL, _TRAINING = "Model", "Training"
 
 
 @user_errors
-@with_data_options
+@with_data_options(recorded=False)
 def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint directory to write.")],
     data_options: DataOverrides,
@@ -97,10 +97,11 @@ def train(
         bool, typer.Option(help="Train backbone + last exit, then all exits.", rich_help_panel=_TRAINING)
     ] = TRAINING.two_stage,
     max_steps: Annotated[
-        int | None, typer.Option(help="Stop after this many optimizer steps.", rich_help_panel=_TRAINING)
+        int | None,
+        typer.Option(help="Stop after this many optimizer steps [default: no limit].", rich_help_panel=_TRAINING),
     ] = TRAINING.max_steps,
     time_budget_minutes: Annotated[
-        float | None, typer.Option(help="Stop training after this long.", rich_help_panel=_TRAINING)
+        float | None, typer.Option(help="Stop training after this long [default: no limit].", rich_help_panel=_TRAINING)
     ] = TRAINING.time_budget_minutes,
     gradient_accumulation_steps: Annotated[
         int, typer.Option(help="Batches per optimizer step.", rich_help_panel=_TRAINING)
@@ -120,7 +121,8 @@ def train(
     patience: Annotated[
         int | None,
         typer.Option(
-            help="Stop after this many evaluations without a better dev metric (last exit or mean over exits).",
+            help="Stop after this many evaluations without a better dev metric (last exit or mean over exits) "
+            "[default: none, every epoch runs].",
             rich_help_panel=_TRAINING,
         ),
     ] = TRAINING.patience,
@@ -128,7 +130,7 @@ def train(
         Path | None,
         typer.Option(
             help="Continue the interrupted run whose state is in this directory, with the options it started "
-            "with (only --time-budget-minutes may be given anew).",
+            "with (only --time-budget-minutes may be given anew) [default: a new run].",
             rich_help_panel=_TRAINING,
         ),
     ] = None,
