@@ -46,6 +46,18 @@ _HELP = {
     "data_dir": ("Folder of registered datasets.", "[default: $EPEE_DATA_DIR, else ../shared/data]"),
     "max_examples": ("Subsample each split (stratified, seeded) to N.", "[default: every example]"),
     "encoding": ("Text encoding of your files, e.g. latin-1.", "[default: UTF-8]"),
+    "metric": (
+        "What your data is judged by (training's best epoch, calibration's --epsilon): macro_f1, micro_f1, "
+        "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the decisions); multi-label "
+        "micro_f1 or macro_f1. Stored in the checkpoint.",
+        "[default: macro_f1; multi-label micro_f1; f1_positive scores the rarer of two classes unless "
+        "--positive-label]",
+    ),
+    "positive_label": ("The class f1_positive scores.", "[default: the rarer of two]"),
+    "negative_label": (
+        "The 'no relation' class micro_f1_excluding leaves out (and the default metric then).",
+        "[default: none]",
+    ),
     "seed": ("Seed of splits and subsamples.", f"[default: {DEFAULT_SEED}]"),
 }
 _TYPES = {"data": Path, "dev": Path, "test": Path, "data_dir": Path, "max_examples": int, "seed": int}

@@ -56,7 +56,8 @@ def calibrate(
     calibration_data: Annotated[
         Path | None,
         typer.Option(
-            help="With --rule risk --risk consistency: certify on this file's texts (--text-column), no labels read."
+            help="With --rule risk --risk consistency: certify on this file's texts (--text-column), no labels "
+            "read [default: the dev split]."
         ),
     ] = None,
 ) -> None:
