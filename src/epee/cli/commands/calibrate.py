@@ -66,11 +66,11 @@ def calibrate(
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.atomic import check_replaceable
-    from epee.tasks.metrics import metric_title
     from epee.errors import EpeeError
     from epee.models.config import CONFIG_NAME
     from epee.models.multi_exit import copy_checkpoint
     from epee.policies import DEPLOYABLE_POLICIES
+    from epee.tasks.metrics import metric_title
     from epee.workflow.assessment import calibrate_on_dev
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
 

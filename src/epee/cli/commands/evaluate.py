@@ -36,8 +36,8 @@ def evaluate(
     Data options default to the recipe recorded in the checkpoint; any option given replaces that one field.
     """
     from epee.errors import EpeeError
-    from epee.tasks.metrics import metric_title
     from epee.formatting import format_params
+    from epee.tasks.metrics import metric_title
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
     from epee.workflow.exit_table import exit_metric_table
 
