@@ -47,13 +47,15 @@ def evaluate(
     model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
     chosen = policy_for_model(model, policy, param)
     table = exit_metric_table(model, dataset, split, chosen)
-    title = f"{split} metrics per exit ({len(getattr(dataset, split) or [])} examples; judged by {metric_title(dataset)})"
+    count = len(getattr(dataset, split) or [])
+    title = f"{split} metrics per exit ({count} examples; judged by {metric_title(dataset)})"
     console.print(to_rich(per_exit_table(title, [*model.exit_layers, "majority"], table.metrics, table.degenerate)))
     score = table.policy
     if score is not None:
         marked = f" [bold red]degenerate: {score.degenerate}[/bold red]" if score.degenerate else ""
         console.print(
-            f"{score.policy} ({format_params(score.params)}) on {split}: {metric_title(dataset)} {100 * score.metric:.2f} vs "
+            f"{score.policy} ({format_params(score.params)}) on {split}: {metric_title(dataset)} "
+            f"{100 * score.metric:.2f} vs "
             f"last exit {100 * score.last_exit_metric:.2f} ({100 * (score.metric - score.last_exit_metric):+.2f} "
             f"points); mean exit layer {score.mean_exit_layer:.2f} of {score.num_layers}, layer speed-up "
             f"{score.layer_speedup:.2f}x, FLOPs speed-up {score.flops_speedup:.2f}x.{marked}",

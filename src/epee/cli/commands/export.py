@@ -17,7 +17,8 @@ def export(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the ONNX graphs and manifest.")],
     quantize: Annotated[
-        str | None, typer.Option(help="int8: ONNX Runtime dynamic quantization of the backbone's weights [default: none, float32].")
+        str | None,
+        typer.Option(help="int8: ONNX Runtime dynamic quantization of the backbone's weights [default: none, float32]."),
     ] = None,
     allow_external_backbone: AllowExternalBackboneOption = False,
 ) -> None:
