@@ -18,7 +18,7 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the ONNX graphs and manifest.")],
     quantize: Annotated[
         str | None,
-        typer.Option(help="int8: ONNX Runtime dynamic quantization of the backbone's weights [default: none, float32]."),
+        typer.Option(help="int8: ONNX Runtime dynamic quantization of the backbone's weights [default: none]."),
     ] = None,
     allow_external_backbone: AllowExternalBackboneOption = False,
 ) -> None:
