@@ -58,7 +58,10 @@ class _DevPoint:
 def best_policy(result: dict) -> dict | None:
     """The policy the dev split selects, by the rule ``epee calibrate`` uses: the fastest (dev layer
     speed-up) whose dev metric stays within one point of the last exit's dev metric. Test only reports
-    it; it never takes part in the choice."""
+    it; it never takes part in the choice. Runs that recorded the selection (``selected_on_dev``, which
+    also leaves degenerate settings out) are read as recorded; older runs are re-selected here."""
+    if selected := result.get("selected_on_dev"):
+        return next(policy for policy in result["policies"] if policy["policy"] == selected["policy"])
     points = [_DevPoint(policy["dev_metric"], policy["dev_layer_speedup"], policy) for policy in result["policies"]]
     try:
         return fastest_within(points, result["per_exit_dev"][-1], TOLERANCE).policy
@@ -134,7 +137,12 @@ def _setup(results: Sequence[dict]) -> list[str]:
                 result["metric"],
                 sizes,
                 f"{result['model']}, max length {plan['max_length']} ({plan['truncation']})",
-                f"{training['steps']} steps, {training['seconds']:.0f} s (lr {plan['learning_rate']:g})",
+                f"{training['steps']} steps, {training['seconds']:.0f} s (lr {plan['learning_rate']:g})"
+                + (
+                    f"; full train split, ended by {training['stopped_by']}"
+                    if training.get("full_training_set")
+                    else ""
+                ),
             )
         )
     headers = ("dataset", "task", "metric", "train / dev / test", "model", "training")
@@ -147,7 +155,8 @@ def _summary(results: Sequence[dict]) -> list[str]:
         "## Summary (test)",
         "",
         "Best = the policy the dev split selects with the rule `epee calibrate` uses (fastest on dev with dev "
-        "metric within 1 point of the last exit's); its test figures are only reported.",
+        "metric within 1 point of the last exit's); its test figures are only reported. Single-exit = a plain "
+        "fine-tune of the same backbone with one exit at the last layer, on the same training budget (where run).",
         "",
     ]
     rows = []
@@ -166,8 +175,21 @@ def _summary(results: Sequence[dict]) -> list[str]:
             else ["none", "-", "-", "-"]
         )
         oracle = f"{result['oracle_test_layer_speedup']:.2f}x"
-        rows.append((result["dataset"], _points(result["per_exit_test"][-1]), *best_cells, oracle, *named))
-    headers = ("dataset", "last exit", "best policy", "its metric", "layer", "wall clock", "oracle", "EPEE", "PABEE")
+        baseline = result.get("single_exit_baseline")
+        single = _points(baseline["test_metric"]) if baseline else "-"
+        rows.append((result["dataset"], _points(result["per_exit_test"][-1]), single, *best_cells, oracle, *named))
+    headers = (
+        "dataset",
+        "last exit",
+        "single-exit",
+        "best policy",
+        "its metric",
+        "layer",
+        "wall clock",
+        "oracle",
+        "EPEE",
+        "PABEE",
+    )
     headers += ("DeeBERT",)
     lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers))))
     lines += [
@@ -204,7 +226,27 @@ def _comparison(results: Sequence[dict]) -> list[str]:
         f"of the last exit on test on {len(reached)} of {len(text)} text datasets ({_names(reached)})"
         + (f"; not on {_names(missed)}." if missed else "."),
         f"- Best policy against the oracle (layer speed-up): {'; '.join(gaps)}.",
+        *_against_single_exit(results),
         "",
+    ]
+
+
+def _against_single_exit(results: Sequence[dict]) -> list[str]:
+    compared = [result for result in results if "single_exit_baseline" in result]
+    if not compared:
+        return []
+    gaps = [
+        f"{r['dataset']} {100 * (r['per_exit_test'][-1] - r['single_exit_baseline']['test_metric']):+.2f}"
+        for r in compared
+    ]
+    within = [
+        result["dataset"]
+        for result in compared
+        if result["per_exit_test"][-1] >= result["single_exit_baseline"]["test_metric"] - TOLERANCE - 1e-12
+    ]
+    return [
+        f"- Last exit against the single-exit fine-tune (test points): {'; '.join(gaps)}; within 1 point on "
+        f"{len(within)} of {len(compared)}."
     ]
 
 

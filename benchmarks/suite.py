@@ -1,15 +1,24 @@
 """The accuracy/speed table on every dataset of ``../shared/data``, from one command.
 
     python -m benchmarks.suite --datasets all --budget-minutes 8
+    python -m benchmarks.suite --datasets ddi --full-training --budget-minutes 25 --single-exit-baseline \
+        --checkpoints runs/ckpt --no-timing      # hours of CPU: run in the background, resumable
+    python -m benchmarks.suite --datasets ddi --full-training --checkpoints runs/ckpt --force   # time it later
 
 For each dataset: train a multi-exit model (all-MiniLM-L6-v2 with LoRA for text, a ViT from
-scratch for images) on a subsample sized for a CPU budget, calibrate every policy on dev with the
+scratch for images) on a subsample sized for a CPU budget, or with ``--full-training`` on the
+whole train split until early stopping or the budget, calibrate every policy on dev with the
 rule "fastest with metric >= last exit - 1 point", and evaluate every policy's choice on test
 (metric, layer / FLOPs / measured wall-clock speed-up), beside the oracle bound.
+``--single-exit-baseline`` also trains a plain fine-tune with one exit at the last layer on the
+same budget: the multi-exit model's last exit is compared with it.
 
 Each dataset's results go to ``benchmarks/results/suite/<dataset>.json`` as soon as it finishes;
 a rerun skips finished datasets (use ``--force`` to redo them), so a long run can be continued.
-``BENCHMARKS.md`` is regenerated from all results at the end (``python -m benchmarks.render``).
+With ``--checkpoints DIR`` every trained model is saved there and an interrupted training resumes
+from its state in DIR; a later run with the same DIR reuses the saved models instead of training
+(so timing can wait for a quiet machine). ``BENCHMARKS.md`` is regenerated from all results at
+the end (``python -m benchmarks.render``).
 """
 
 from __future__ import annotations
@@ -19,8 +28,9 @@ import importlib.metadata
 import json
 import logging
 import platform
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +40,15 @@ from rich.logging import RichHandler
 from benchmarks.render import RESULTS_DIR, write_benchmarks_md
 from epee.data import load_dataset
 from epee.defaults import DEFAULT_BACKBONE, SCRATCH_LEARNING_RATE
+from epee.errors import EpeeError
+from epee.models import MultiExitModel
+from epee.models.backbones import load_backbone_config
+from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import oracle_exits
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
 from epee.runtime.speed import layer_speedup
 from epee.tasks.degeneracy import majority_predictions
-from epee.tasks.metrics import binary_auc, metrics_beside
+from epee.tasks.metrics import binary_auc, metric_for, metrics_beside
 from epee.train import TrainingSettings
 from epee.workflow.assessment import assess_on_test, calibrate_on_dev
 from epee.workflow.fit import build_image_model, build_text_model, holds_images, train_on_dataset
@@ -71,27 +86,114 @@ PLANS: dict[str, Plan] = {
 }
 
 
-def run_dataset(name: str, plan: Plan, *, budget_minutes: float, wallclock_rows: int, seed: int) -> dict:
-    """Train, calibrate on dev, assess on test; everything the table and the notes need, as plain JSON."""
-    dataset = load_dataset(name, max_examples=plan.max_examples or None, seed=seed, **plan.loader_options)
-    torch.manual_seed(seed)
-    if holds_images(dataset):
-        model = build_image_model(dataset)
-    else:
-        model = build_text_model(
-            dataset, backbone=DEFAULT_BACKBONE, max_length=plan.max_length, truncation=plan.truncation
-        )
-    settings = TrainingSettings(
-        epochs=plan.epochs,
+FULL_TRAINING_DEV_ROWS = 3000
+"""Under ``--full-training`` dev is capped here: it is scored at every evaluation during training, and 3,000
+rows already put the standard error of its metric under a point (only ChemProt's 10,361 are cut)."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """How long and how to train: the budget and, under ``--full-training``, early stopping."""
+
+    budget_minutes: float
+    full: bool = False
+    eval_every_steps: int = 250
+    patience: int = 3
+    epochs: int = 10  # full training ends by early stopping or the budget long before this
+
+
+def full_training_plan(plan: Plan) -> Plan:
+    """``plan`` on the whole train and test splits, dev capped at :data:`FULL_TRAINING_DEV_ROWS`, batch 32."""
+    return replace(plan, max_examples={"dev": FULL_TRAINING_DEV_ROWS}, batch_size=32)
+
+
+def training_settings(plan: Plan, training: Training, seed: int) -> TrainingSettings:
+    full = {"eval_every_steps": training.eval_every_steps, "patience": training.patience} if training.full else {}
+    return TrainingSettings(
+        epochs=training.epochs if training.full else plan.epochs,
         batch_size=plan.batch_size,
         learning_rate=plan.learning_rate,
         head_learning_rate=plan.head_learning_rate,
-        time_budget_minutes=budget_minutes,
+        time_budget_minutes=training.budget_minutes,
         seed=seed,
+        **full,
     )
-    history = train_on_dataset(model, dataset, settings).history
+
+
+def trained_model(
+    dataset, plan: Plan, settings: TrainingSettings, *, single_exit: bool, checkpoint: Path | None
+) -> MultiExitModel:
+    """A model trained with ``settings``; with a ``checkpoint`` path, the one saved there by an earlier run
+    if any (else trained, resuming from ``<checkpoint>.train-state`` when an interrupted run left one, and saved).
+
+    ``single_exit`` builds the plain fine-tune the multi-exit model is compared with: one exit, at the last layer.
+    """
+    if checkpoint is not None and (checkpoint / "epee_config.json").is_file():
+        logger.info("%s: reusing the model saved in %s.", dataset.name, checkpoint)
+        return MultiExitModel.from_pretrained(checkpoint)
+    torch.manual_seed(settings.seed)
+    if holds_images(dataset):
+        model = build_image_model(dataset)
+        if single_exit:
+            model = build_image_model(dataset, first_exit_layer=model.num_layers)
+    else:
+        options = {"backbone": DEFAULT_BACKBONE, "max_length": plan.max_length, "truncation": plan.truncation}
+        if single_exit:
+            options["first_exit_layer"] = load_backbone_config(DEFAULT_BACKBONE).num_hidden_layers
+        model = build_text_model(dataset, **options)
+    state_dir = None if checkpoint is None else checkpoint.with_name(checkpoint.name + ".train-state")
+    train_on_dataset(model, dataset, settings, state_dir=state_dir)
+    if checkpoint is not None:
+        model.save_pretrained(checkpoint)
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return model
+
+
+def training_facts(model: MultiExitModel, budget_minutes: float) -> dict:
+    history = model.config.training["history"]
+    return {
+        "steps": history["steps"],
+        "seconds": round(history["seconds"], 1),
+        "budget_minutes": budget_minutes,
+        "stopped_by": history["stopped_by"],
+    }
+
+
+def single_exit_baseline(dataset, plan: Plan, settings: TrainingSettings, checkpoints: Path | None) -> dict:
+    """The plain fine-tune's last-exit metric on dev and test, and its training, on the same budget."""
+    checkpoint = None if checkpoints is None else checkpoints / f"{dataset.name}-single-exit"
+    model = trained_model(dataset, plan, settings, single_exit=True, checkpoint=checkpoint)
+    model.merge_peft()
+    featurizer = featurizer_for(model)
+    metrics = {}
+    for split in ("dev", "test"):
+        encoded = encode_split(featurizer, getattr(dataset, split), model)
+        logits = collect_exit_logits(model, featurizer, encoded, batch_size=32, description=f"baseline {split}")
+        metric = metric_for(dataset, split)
+        metrics[f"{split}_metric"] = per_exit_metric(logits, encoded.labels, metric, model.config.multi_label)[-1]
+    return metrics | {"training": training_facts(model, settings.time_budget_minutes)}
+
+
+def run_dataset(
+    name: str,
+    plan: Plan,
+    *,
+    training: Training,
+    wallclock_rows: int,
+    seed: int,
+    timing: bool = True,
+    baseline: bool = False,
+    checkpoints: Path | None = None,
+) -> dict:
+    """Train, calibrate on dev, assess on test; everything the table and the notes need, as plain JSON."""
+    if training.full:
+        plan = full_training_plan(plan)
+    dataset = load_dataset(name, max_examples=plan.max_examples or None, seed=seed, **plan.loader_options)
+    settings = training_settings(plan, training, seed)
+    checkpoint = None if checkpoints is None else checkpoints / name
+    model = trained_model(dataset, plan, settings, single_exit=False, checkpoint=checkpoint)
     dev = calibrate_on_dev(model, dataset, value=EPSILON)
-    test = assess_on_test(model, dataset, dev.selections, wallclock_rows=wallclock_rows, seed=seed)
+    test = assess_on_test(model, dataset, dev.selections, wallclock_rows=wallclock_rows, seed=seed, timing=timing)
     oracle = oracle_exits(test.logits, multi_label=model.config.multi_label).exit_index.numpy()
     results = {
         "dataset": name,
@@ -102,7 +204,13 @@ def run_dataset(name: str, plan: Plan, *, budget_minutes: float, wallclock_rows:
         "plan": asdict(plan),
         "model": test.facts["model"],
         "num_layers": model.num_layers,
-        "training": {"steps": history.steps, "seconds": round(history.seconds, 1), "budget_minutes": budget_minutes},
+        "training": training_facts(model, training.budget_minutes) | {"full_training_set": training.full},
+        "selected_on_dev": {
+            "policy": dev.selected.policy,
+            "params": dev.selected.params,
+            "dev_metric": dev.selected.metric,
+            "dev_layer_speedup": dev.selected.layer_speedup,
+        },
         "per_exit_dev": list(dev.calibration.per_exit_metric),
         "per_exit_test": test.per_exit_test_metric,
         "oracle_dev_layer_speedup": dev.calibration.oracle.layer_speedup,
@@ -126,6 +234,8 @@ def run_dataset(name: str, plan: Plan, *, budget_minutes: float, wallclock_rows:
             name: float(metric(majority_predictions(gold), gold)) for name, metric in test_metrics.items()
         }
     results["per_exit_test_degenerate"] = list(test.per_exit_test_degenerate)
+    if baseline:
+        results["single_exit_baseline"] = single_exit_baseline(dataset, plan, settings, checkpoints)
     if dataset.task == "single_label" and len(dataset.label_names) == 2:
         probabilities = test.logits.float().softmax(dim=-1)[..., 1].numpy()
         results["per_exit_test_auc"] = [binary_auc(scores, test.labels.numpy()) for scores in probabilities]
@@ -151,6 +261,16 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--force", action="store_true", help="Redo datasets that already have results.")
+    parser.add_argument("--full-training", action="store_true", help="Whole train split, early stopping on dev.")
+    parser.add_argument(
+        "--eval-every-steps", type=int, default=Training.eval_every_steps, help="Under --full-training."
+    )
+    parser.add_argument("--patience", type=int, default=Training.patience, help="Evaluations without gain, ditto.")
+    parser.add_argument("--single-exit-baseline", action="store_true", help="Also a one-exit fine-tune, same budget.")
+    parser.add_argument("--checkpoints", type=Path, help="Save (and reuse, and resume) trained models here.")
+    parser.add_argument(
+        "--no-timing", action="store_true", help="Skip the wall clock (time later, on a quiet machine)."
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
 
@@ -159,6 +279,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown datasets {unknown}; the suite runs {list(PLANS)}")
     args.results.mkdir(parents=True, exist_ok=True)
+    training = Training(args.budget_minutes, args.full_training, args.eval_every_steps, args.patience)
     for name in names:
         path = args.results / f"{name}.json"
         if path.exists() and not args.force:
@@ -166,9 +287,17 @@ def main() -> None:
             continue
         started = time.monotonic()
         try:
-            options = {"budget_minutes": args.budget_minutes, "wallclock_rows": args.wallclock_rows, "seed": args.seed}
-            results = run_dataset(name, PLANS[name], **options)
-        except FileNotFoundError as error:
+            results = run_dataset(
+                name,
+                PLANS[name],
+                training=training,
+                wallclock_rows=args.wallclock_rows,
+                seed=args.seed,
+                timing=not args.no_timing,
+                baseline=args.single_exit_baseline,
+                checkpoints=args.checkpoints,
+            )
+        except (FileNotFoundError, EpeeError) as error:
             logger.warning("%s skipped: %s", name, error)
             continue
         results["seconds"] = round(time.monotonic() - started, 1)

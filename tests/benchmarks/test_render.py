@@ -63,7 +63,7 @@ def test_best_policy_is_chosen_on_dev_and_only_reported_on_test():
         ]
     )
     assert best_policy(result)["policy"] == "margin"
-    assert "| ddi | 80.00 | margin | 77.00* | 1.90x |" in render([result])
+    assert "| ddi | 80.00 | - | margin | 77.00* | 1.90x |" in render([result])
     result["policies"][1]["dev_metric"] = 0.70  # now only patience qualifies on dev
     assert best_policy(result)["policy"] == "patience"
 
@@ -71,10 +71,33 @@ def test_best_policy_is_chosen_on_dev_and_only_reported_on_test():
 def test_rendered_summary_states_the_counts():
     result = _result([_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)])
     markdown = render([result])
-    assert "| ddi | 80.00 | epee | 79.50 | 1.80x | - | 2.40x | 1.80x | 1.50x | 3.00x* |" in markdown
+    assert "| ddi | 80.00 | - | epee | 79.50 | 1.80x | - | 2.40x | 1.80x | 1.50x | 3.00x* |" in markdown
     assert "beats PABEE's on 1 of 1 datasets (ddi) and DeeBERT's on 1 of 1 (ddi)" in markdown
     assert "within 1 point of the last exit on test on 1 of 1 text datasets (ddi)." in markdown
     assert render([result]) == markdown  # deterministic
+
+
+def test_a_recorded_dev_selection_is_read_as_recorded():
+    """The suite records the point calibration stored (``selected_on_dev``, degenerate settings left out);
+    the table shows that policy even where re-selecting from the per-policy rows would pick another."""
+    result = _result([_policy("entropy", 0.80, 3.0), _policy("patience", 0.80, 1.5)])
+    assert best_policy(result)["policy"] == "entropy"
+    result["selected_on_dev"] = {"policy": "patience", "params": {}, "dev_metric": 0.8, "dev_layer_speedup": 1.5}
+    assert best_policy(result)["policy"] == "patience"
+
+
+def test_the_single_exit_baseline_is_shown_and_compared():
+    policies = [_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)]
+    result = _result(policies, last=0.80)
+    result["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.812, "training": {}}
+    other = _result(policies, last=0.80) | {"dataset": "hoc"}
+    other["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.7950, "training": {}}
+    markdown = render([result, other])
+    assert "| ddi | 80.00 | 81.20 | epee |" in markdown
+    assert (
+        "Last exit against the single-exit fine-tune (test points): ddi -1.20; hoc +0.50; within 1 point on 1 of 2."
+        in markdown
+    )
 
 
 def test_committed_benchmarks_md_is_what_the_results_render():
