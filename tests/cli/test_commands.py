@@ -121,5 +121,8 @@ def test_evaluate_prints_every_exit_beside_the_majority_baseline(tmp_path, check
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if line.startswith("│")]
     assert [row.split("│")[1].strip() for row in rows] == ["1", "2", "3", "majority"]
-    # dev holds 2 "yes" and 2 "no": always predicting one class scores macro-F1 33.3 and accuracy 50.0
-    assert [cell.strip() for cell in rows[-1].split("│")[1:4]] == ["majority", "33.3", "50.0"]
+    # train holds as many "yes" as "no", so the headline is F1 of the later class, "yes"; dev holds 2 of each:
+    # always predicting "no" (the lowest id of a tie) scores f1_positive 0, balanced accuracy and accuracy 50.0,
+    # macro-F1 33.3
+    assert "f1_positive ('yes')" in result.output
+    assert [cell.strip() for cell in rows[-1].split("│")[1:6]] == ["majority", "0.0", "50.0", "33.3", "50.0"]

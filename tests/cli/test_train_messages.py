@@ -51,5 +51,5 @@ def test_epoch_logs_name_the_metric_in_points(setup, tmp_path, caplog):
     assert result.exit_code == 0, result.output
     (line,) = [record.getMessage() for record in caplog.records if "epoch 1/1" in record.getMessage()]
     assert re.fullmatch(
-        r"stage 1 epoch 1/1: train loss \d+\.\d{4}, dev macro_f1 per exit \(points\)( \d+\.\d){3}", line
+        r"stage 1 epoch 1/1: train loss \d+\.\d{4}, dev f1_positive per exit \(points\)( \d+\.\d){3}", line
     )

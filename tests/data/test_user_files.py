@@ -14,10 +14,16 @@ def test_single_label_with_carved_dev(tmp_path):
     rows = [(f"good {index}", "pos") for index in range(20)] + [(f"bad {index}", "neg") for index in range(10)]
     train = _write(tmp_path / "reviews.csv", rows)
     dataset = dataset_from_files(train, seed=1)
-    assert (dataset.name, dataset.task, dataset.metric) == ("reviews", "single_label", "macro_f1")
+    # two classes: F1 of the rarer one by default (BLURB's binary convention), unless one is named
+    assert (dataset.name, dataset.task, dataset.metric, dataset.positive_label) == (
+        "reviews",
+        "single_label",
+        "f1_positive",
+        "neg",
+    )
     assert dataset.label_names == ["neg", "pos"]
-    rarer = dataset_from_files(train, seed=1, metric="f1_positive")
-    assert rarer.positive_label == "neg"  # f1_positive of two classes scores the rarer one unless named
+    named = dataset_from_files(train, seed=1, positive_label="pos")
+    assert (named.metric, named.positive_label) == ("f1_positive", "pos")
     assert (len(dataset.train), len(dataset.dev), dataset.test) == (27, 3, None)
 
 
@@ -43,10 +49,18 @@ def test_unseen_test_label_names_the_split(tmp_path):
         dataset_from_files(train, dev_path=train, test_path=test)
 
 
-def test_the_default_metric_of_single_label_user_data_is_class_balanced():
-    assert default_metric(multi_label=False) == "macro_f1"
-    assert default_metric(multi_label=False, negative_label="none") == "micro_f1_excluding_negative"
-    assert default_metric(multi_label=True) == "multilabel_micro_f1"
+def test_the_default_metric_of_user_data():
+    assert default_metric(multi_label=False, num_classes=2) == "f1_positive"
+    assert default_metric(multi_label=False, num_classes=3) == "macro_f1"
+    assert default_metric(multi_label=False, num_classes=3, positive_label="a") == "f1_positive"
+    assert default_metric(multi_label=False, num_classes=2, negative_label="none") == "micro_f1_excluding_negative"
+    assert default_metric(multi_label=True, num_classes=2) == "multilabel_micro_f1"
+
+
+def test_a_tie_makes_the_later_class_positive(tmp_path):
+    rows = [(f"good {index}", "yes") for index in range(5)] + [(f"bad {index}", "no") for index in range(5)]
+    train = _write(tmp_path / "even.csv", rows)
+    assert dataset_from_files(train, dev_path=train).positive_label == "yes"
 
 
 def test_metric_options_choose_and_check_the_metric(tmp_path):
@@ -63,6 +77,8 @@ def test_metric_options_choose_and_check_the_metric(tmp_path):
         ({"metric": "micro_f1_excluding"}, "name it with --negative-label"),
         ({"metric": "macro_f1", "positive_label": "pos"}, "--positive-label names the class f1_positive scores"),
         ({"metric": "f1_positive", "positive_label": "maybe"}, "Positive label 'maybe'"),
+        ({"positive_label": "maybe"}, "Positive label 'maybe'"),
+        ({"negative_label": "neg", "positive_label": "pos"}, "the metric is 'micro_f1_excluding_negative'"),
     ):
         with pytest.raises(ValueError, match=says):
             dataset_from_files(train, **options)
@@ -70,6 +86,8 @@ def test_metric_options_choose_and_check_the_metric(tmp_path):
     with pytest.raises(ValueError, match="needs --positive-label for 3 classes"):
         dataset_from_files(three, metric="f1_positive")
     assert dataset_from_files(three).metric == "macro_f1"
+    three_named = dataset_from_files(three, positive_label="mid")
+    assert (three_named.metric, three_named.positive_label) == ("f1_positive", "mid")
     multi = _write(tmp_path / "multi.csv", [("a", "x;y"), ("b", "x"), ("c", "y")] * 4)
     assert dataset_from_files(multi, label_separator=";", metric="macro_f1").metric == "multilabel_macro_f1"
     with pytest.raises(ValueError, match="does not apply to multi-label data"):

@@ -50,10 +50,13 @@ _HELP = {
         "What your data is judged by (training's best epoch, calibration's --epsilon): macro_f1, micro_f1, "
         "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the decisions); multi-label "
         "micro_f1 or macro_f1. Stored in the checkpoint.",
-        "[default: macro_f1; multi-label micro_f1; f1_positive scores the rarer of two classes unless "
-        "--positive-label]",
+        "[default: two classes f1_positive of the rarer (or of --positive-label); more classes macro_f1 "
+        "(micro_f1_excluding with --negative-label); multi-label micro_f1]",
     ),
-    "positive_label": ("The class f1_positive scores.", "[default: the rarer of two]"),
+    "positive_label": (
+        "The class f1_positive scores (naming it makes f1_positive the default).",
+        "[default: the rarer of two]",
+    ),
     "negative_label": (
         "The 'no relation' class micro_f1_excluding leaves out (and the default metric then).",
         "[default: none]",

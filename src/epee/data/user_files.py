@@ -140,7 +140,12 @@ def dataset_from_files(
     multi_label = label_separator is not None or any(len(example.labels) != 1 for example in train)
     label_names = sorted({label for example in train for label in example.labels})
     metric, positive_label = choose_metric(
-        metric, train, label_names, multi_label=multi_label, negative_label=negative_label, positive_label=positive_label
+        metric,
+        train,
+        label_names,
+        multi_label=multi_label,
+        negative_label=negative_label,
+        positive_label=positive_label,
     )
     return Dataset(
         name=Path(train_path).stem,
@@ -194,9 +199,16 @@ def dataset_from_images(
         train, splits["dev"] = stratified_split(train, dev_share, seed=seed)
     seen = {label for example in train for label in example.labels}
     label_names = sorted(seen) if class_order is None else [name for name in class_order if name in seen]
-    capped = subsample_splits({"train": train, "dev": splits["dev"], "test": splits.get("test")}, max_examples, seed=seed)
+    capped = subsample_splits(
+        {"train": train, "dev": splits["dev"], "test": splits.get("test")}, max_examples, seed=seed
+    )
     metric, positive_label = choose_metric(
-        metric, train, label_names, multi_label=multi_label, negative_label=negative_label, positive_label=positive_label
+        metric,
+        train,
+        label_names,
+        multi_label=multi_label,
+        negative_label=negative_label,
+        positive_label=positive_label,
     )
     return Dataset(
         name=source.stem,
@@ -233,7 +245,12 @@ def choose_metric(
     ``f1_positive`` scores ``positive_label``, by default (binary tasks only) the rarer class of train.
     """
     if metric is None:
-        metric = default_metric(multi_label=multi_label, negative_label=negative_label)
+        metric = default_metric(
+            multi_label=multi_label,
+            num_classes=len(label_names),
+            negative_label=negative_label,
+            positive_label=positive_label,
+        )
     if multi_label:
         names = {**_MULTI_LABEL_NAMES, **{name: name for name in _MULTI_LABEL_NAMES.values()}}
         if metric not in names:
@@ -241,7 +258,14 @@ def choose_metric(
         metric = names[metric]
     else:
         metric = _SINGLE_LABEL_NAMES.get(metric, metric)
-        if metric not in ("macro_f1", "f1_positive", "micro_f1_excluding_negative", "accuracy", "balanced_accuracy", "auc"):
+        if metric not in (
+            "macro_f1",
+            "f1_positive",
+            "micro_f1_excluding_negative",
+            "accuracy",
+            "balanced_accuracy",
+            "auc",
+        ):
             raise EpeeError(f"Unknown --metric {metric!r}; choose one of {list(USER_METRICS)}.")
     if metric == "micro_f1_excluding_negative" and negative_label is None:
         raise EpeeError("--metric micro_f1_excluding leaves out one class: name it with --negative-label.")
@@ -252,26 +276,35 @@ def choose_metric(
     if positive_label is None:
         if len(label_names) != 2:
             raise EpeeError(
-                f"--metric f1_positive needs --positive-label for {len(label_names)} classes; name one of {list(label_names)}."
+                f"--metric f1_positive needs --positive-label for {len(label_names)} classes; name one of "
+                f"{list(label_names)}."
             )
         counts = Counter(example.labels[0] for example in train)
         positive_label = min(label_names, key=lambda label: (counts[label], -list(label_names).index(label)))
     return metric, positive_label
 
 
-def default_metric(*, multi_label: bool, negative_label: str | None = None) -> str:
+def default_metric(
+    *, multi_label: bool, num_classes: int, negative_label: str | None = None, positive_label: str | None = None
+) -> str:
     """The metric a user's data is judged by when the user names none; the one place that choice is made.
 
-    Single-label: macro-F1, class-balanced, because user data is rarely balanced and accuracy
-    rewards a model that predicts only the majority class (:mod:`epee.tasks.degeneracy`); with a
-    named ``negative_label``, micro-F1 over the other classes (the BLURB relation convention, where
-    "no relation" earns nothing). Multi-label: micro-F1 over all (example, label) cells.
-    ``--metric f1_positive`` (by default of the rarer of two classes) is the binary relation convention.
+    * A named ``negative_label``: micro-F1 over the other classes (the BLURB relation convention,
+      where "no relation" earns nothing).
+    * A named ``positive_label``, or two classes: F1 of that class, by default of the rarer one
+      (:func:`choose_metric`), the convention of BLURB's binary relation tasks; a model that
+      predicts only the majority class scores 0.
+    * Otherwise single-label: macro-F1, class-balanced, because user data is rarely balanced and
+      accuracy rewards a model that predicts only the majority class (:mod:`epee.tasks.degeneracy`).
+    * Multi-label: micro-F1 over all (example, label) cells.
     """
     if multi_label:
         return "multilabel_micro_f1"
-    return "macro_f1" if negative_label is None else "micro_f1_excluding_negative"
-
+    if negative_label is not None:
+        return "micro_f1_excluding_negative"
+    if positive_label is not None or num_classes == 2:
+        return "f1_positive"
+    return "macro_f1"
 
 
 def _rows_by_split(rows: list[Row], split_column: str, source: str) -> dict[str, list[Row]]:
