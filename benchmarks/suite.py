@@ -28,7 +28,6 @@ import importlib.metadata
 import json
 import logging
 import platform
-import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -124,13 +123,18 @@ def trained_model(
     dataset, plan: Plan, settings: TrainingSettings, *, single_exit: bool, checkpoint: Path | None
 ) -> MultiExitModel:
     """A model trained with ``settings``; with a ``checkpoint`` path, the one saved there by an earlier run
-    if any (else trained, resuming from ``<checkpoint>.train-state`` when an interrupted run left one, and saved).
+    when that run had at least this budget, else trained and saved there.
 
+    Training keeps its resumable state in ``<checkpoint>.train-state``: an interrupted run resumes from it,
+    and a run given a larger budget than the saved model had continues where that one stopped.
     ``single_exit`` builds the plain fine-tune the multi-exit model is compared with: one exit, at the last layer.
     """
+    state_dir = None if checkpoint is None else checkpoint.with_name(checkpoint.name + ".train-state")
     if checkpoint is not None and (checkpoint / "epee_config.json").is_file():
-        logger.info("%s: reusing the model saved in %s.", dataset.name, checkpoint)
-        return MultiExitModel.from_pretrained(checkpoint)
+        saved = MultiExitModel.from_pretrained(checkpoint)
+        if not _given_more_time(saved, settings, state_dir):
+            logger.info("%s: reusing the model saved in %s.", dataset.name, checkpoint)
+            return saved
     torch.manual_seed(settings.seed)
     if holds_images(dataset):
         model = build_image_model(dataset)
@@ -141,12 +145,17 @@ def trained_model(
         if single_exit:
             options["first_exit_layer"] = load_backbone_config(DEFAULT_BACKBONE).num_hidden_layers
         model = build_text_model(dataset, **options)
-    state_dir = None if checkpoint is None else checkpoint.with_name(checkpoint.name + ".train-state")
     train_on_dataset(model, dataset, settings, state_dir=state_dir)
     if checkpoint is not None:
         model.save_pretrained(checkpoint)
-        shutil.rmtree(state_dir, ignore_errors=True)
     return model
+
+
+def _given_more_time(saved: MultiExitModel, settings: TrainingSettings, state_dir: Path) -> bool:
+    """Whether the saved model stopped at a time budget smaller than ``settings``' and its state can continue."""
+    history, budget = saved.config.training["history"], saved.config.training["settings"]["time_budget_minutes"]
+    larger = settings.time_budget_minutes is None or (budget is not None and settings.time_budget_minutes > budget)
+    return history["stopped_by"] == "time_budget" and larger and state_dir.is_dir()
 
 
 def training_facts(model: MultiExitModel, budget_minutes: float) -> dict:
