@@ -4,14 +4,17 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+import torch
+from sklearn.metrics import f1_score, roc_auc_score
 from typer.testing import CliRunner
 
 from epee.cli.main import app
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
+from epee.policies import make_policy, simulate
 from epee.runtime.exit_logits import collect_exit_logits, predictions_from_logits
 from epee.workflow.checkpoint_data import load_checkpoint_and_data
+from epee.workflow.exit_table import exit_metric_table
 from tests.helpers import save_tiny_backbone
 
 runner = CliRunner()
@@ -61,3 +64,30 @@ def test_the_metric_is_stored_and_reproduces_scikit_learn(trained):
 def test_a_registered_dataset_refuses_metric_options(trained):
     result = runner.invoke(app, ["evaluate", str(trained), "--dataset", "ddi", "--metric", "accuracy"])
     assert result.exit_code == 2 and "--metric applies to your own files" in " ".join(result.output.split())
+
+
+def test_auc_is_of_the_deciding_exits_probabilities(trained, tmp_path):
+    output = tmp_path / "auc"
+    result = runner.invoke(app, ["calibrate", str(trained), "--metric", "auc", "--allow-degenerate", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "Dev auc per exit" in " ".join(result.output.split())
+    stored = json.loads((output / "policy.json").read_text())["calibration"]["result"]
+
+    model, dataset = load_checkpoint_and_data(trained, {"metric": "auc"})
+    assert (dataset.metric, dataset.positive_label) == ("auc", None)  # --metric drops the recorded positive label
+    featurizer = featurizer_for(model)
+    logits = collect_exit_logits(model, featurizer, encode_split(featurizer, dataset.dev, model))
+    gold = encode_split(featurizer, dataset.dev, model).labels.numpy()
+    positive = torch.softmax(logits, dim=-1)[..., 1].numpy()  # [exits, rows]; class 1 is "yes"
+    expected = [roc_auc_score(gold, scores) for scores in positive]
+    np.testing.assert_allclose(stored["per_exit_metric"], expected, atol=1e-12)
+
+    policy = make_policy("maxprob", threshold=float(np.median(np.maximum(positive[0], 1 - positive[0]))))
+    table = exit_metric_table(model, dataset, "dev", policy)  # what `epee evaluate --policy` prints
+    np.testing.assert_allclose(table.metrics["auc"], [*expected, 0.5], atol=1e-12)
+    exit_index = simulate(policy, logits, multi_label=False).exit_index.numpy()
+    assert 0 < exit_index.mean() < len(model.exit_layers) - 1  # rows leave at different exits
+    chosen = positive[exit_index, np.arange(len(gold))]
+    assert table.policy.metric == pytest.approx(roc_auc_score(gold, chosen), abs=1e-12)
+    said = " ".join(runner.invoke(app, ["evaluate", str(trained), "--metric", "auc"]).output.split())
+    assert "judged by auc" in said

@@ -126,18 +126,34 @@ def test_accuracy_is_never_shown_without_a_class_balanced_metric():
     assert set(CLASS_BALANCED_METRICS) == {"balanced_accuracy", "macro_f1", "multilabel_macro_f1"}
 
 
-def test_f1_positive_and_decision_auc_match_scikit_learn():
-    from sklearn.metrics import f1_score, roc_auc_score
+def test_f1_positive_matches_scikit_learn():
+    from sklearn.metrics import f1_score
 
-    from epee.tasks.metrics import decision_auc, f1_positive
+    from epee.tasks.metrics import f1_positive
 
     rng = np.random.default_rng(0)
     labels, predictions = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
     for positive in range(3):
         expected = f1_score(labels == positive, predictions == positive)
         assert f1_positive(predictions, labels, positive) == pytest.approx(expected, abs=1e-12)
-    binary_labels, binary_predictions = labels % 2, predictions % 2
-    assert decision_auc(binary_predictions, binary_labels) == pytest.approx(
-        roc_auc_score(binary_labels, binary_predictions), abs=1e-12
-    )
     assert f1_positive(np.zeros(4, int), np.array([0, 1, 0, 1]), positive=1) == 0.0  # majority-class predictor
+
+
+def test_auc_scores_probabilities_and_refuses_decisions_alone():
+    from sklearn.metrics import roc_auc_score
+
+    from epee.tasks.degeneracy import DegeneracyCheck, majority_metric
+    from epee.tasks.metrics import apply_metric, auc
+
+    labels = np.array([0, 0, 1, 1])
+    probabilities = np.array([[0.9, 0.1], [0.45, 0.55], [0.7, 0.3], [0.2, 0.8]])
+    predictions = probabilities.argmax(axis=1)
+    assert apply_metric(auc, predictions, labels, probabilities) == pytest.approx(0.75, abs=1e-12)
+    assert roc_auc_score(labels, probabilities[:, 1]) == pytest.approx(0.75, abs=1e-12)
+    assert roc_auc_score(labels, predictions) == 0.5  # what an AUC of these decisions would say
+    with pytest.raises(ValueError, match="AUC scores class probabilities and none were given"):
+        apply_metric(auc, predictions, labels)
+    with pytest.raises(ValueError, match=r"got shape \(4, 1\)"):
+        auc(predictions, labels, probabilities[:, :1])
+    assert majority_metric(auc, labels) == 0.5 == DegeneracyCheck.for_labels(labels, auc).baseline
+    assert metric_for(_dataset("auc")) is auc

@@ -27,12 +27,10 @@ from epee.policies import (
     policy_params,
 )
 from epee.policies.simulate import check_layer_logits
-from epee.runtime.exit_logits import predictions_from_logits
+from epee.runtime.exit_logits import predictions_from_logits, probabilities_from_logits
 from epee.runtime.speed import flops_speedup, layer_speedup, mean_exit_layer, saved_fraction
 from epee.tasks.degeneracy import DegeneracyCheck
-from epee.tasks.metrics import Metric
-
-"""``metric(predictions, labels) -> float`` in [0, 1], higher is better (accuracy, micro-F1, ...)."""
+from epee.tasks.metrics import Metric, apply_metric
 
 
 def _labels_array(labels: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -115,9 +113,11 @@ def calibrate(
 
     ``policies`` are registry names: the shipped ones by default, any registered policy by name.
     ``grids`` replaces the default grid (each policy class's ``default_grid``) of the policies it
-    names. FLOPs speed-ups are computed when both ``layer_flops`` and ``head_flops`` are given
-    (see :mod:`epee.runtime.speed`). Every exit and every point is checked for degeneracy against
-    the majority-class baseline of these labels (:mod:`epee.tasks.degeneracy`).
+    names. ``metric`` scores predictions in [0, 1], higher is better; one of probabilities (auc)
+    gets those of the exit each row left at. FLOPs speed-ups are computed when both ``layer_flops``
+    and ``head_flops`` are given (see :mod:`epee.runtime.speed`). Every exit and every point is
+    checked for degeneracy against the majority-class baseline of these labels
+    (:mod:`epee.tasks.degeneracy`).
     """
     labels = _labels_array(labels)
     _check_inputs(layer_logits, labels, exit_layer_numbers, num_layers)
@@ -134,6 +134,7 @@ def calibrate(
     defaults = default_grids([name for name in policies if name not in grids], error_rates)
     grids = {name: grids[name] if name in grids else defaults[name] for name in policies}
     per_exit_predictions = predictions_from_logits(layer_logits, multi_label)  # [exits, batch(, labels)]
+    per_exit_probabilities = probabilities_from_logits(layer_logits, multi_label)  # [exits, batch, labels]
     layer_numbers = np.asarray(exit_layer_numbers, dtype=np.int64)
     rows = np.arange(layer_logits.shape[1])
     degeneracy = DegeneracyCheck.for_labels(labels, metric)
@@ -145,7 +146,7 @@ def calibrate(
         if layer_flops is not None:
             flops = flops_speedup(exit_layers, layer_flops, head_flops, exit_layer_numbers, num_layers)
         chosen_predictions = per_exit_predictions[chosen, rows]
-        value = float(metric(chosen_predictions, labels))
+        value = apply_metric(metric, chosen_predictions, labels, per_exit_probabilities[chosen, rows])
         return PolicyPoint(
             policy=name,
             params=params,
@@ -165,7 +166,10 @@ def calibrate(
             policy = make_policy(name, **params)
             points.append(measure(name, policy_params(policy)["params"], fast_exit_index(policy, tables)))
     oracle = oracle_exits(layer_logits, multi_label=multi_label)
-    per_exit_metric = tuple(float(metric(exit_predictions, labels)) for exit_predictions in per_exit_predictions)
+    per_exit_metric = tuple(
+        apply_metric(metric, exit_predictions, labels, exit_probabilities)
+        for exit_predictions, exit_probabilities in zip(per_exit_predictions, per_exit_probabilities, strict=True)
+    )
     return CalibrationResult(
         metric_name=metric_name,
         num_layers=num_layers,

@@ -48,7 +48,7 @@ _HELP = {
     "encoding": ("Text encoding of your files, e.g. latin-1.", "[default: UTF-8]"),
     "metric": (
         "What your data is judged by (training's best epoch, calibration's --epsilon): macro_f1, micro_f1, "
-        "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the decisions); multi-label "
+        "f1_positive, micro_f1_excluding, accuracy, balanced_accuracy, auc (of the probabilities); multi-label "
         "micro_f1 or macro_f1. Stored in the checkpoint.",
         "[default: two classes f1_positive of the rarer (or of --positive-label); more classes macro_f1 "
         "(micro_f1_excluding with --negative-label); multi-label micro_f1]",

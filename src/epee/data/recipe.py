@@ -66,9 +66,13 @@ class DataRecipe:
     def with_overrides(self, overrides: Mapping[str, Any]) -> DataRecipe:
         """This recipe with the options a user gave (``None`` = not given) in place of the recorded ones.
 
-        Naming a new source (``--dataset`` or ``--data``) drops the other kind of source.
+        Naming a new source (``--dataset`` or ``--data``) drops the other kind of source; naming a
+        ``--metric`` drops the recorded classes of the old one (``--positive-label``, ``--negative-label``).
         """
         given = {name: value for name, value in overrides.items() if value is not None}
+        if "metric" in given:
+            given.setdefault("positive_label", None)
+            given.setdefault("negative_label", None)
         if "dataset" in given:
             given.setdefault("data", None)
             given.setdefault("split_column", None)
@@ -112,7 +116,11 @@ class DataRecipe:
         )
 
     def _metric_options(self) -> dict[str, str | None]:
-        return {"--metric": self.metric, "--positive-label": self.positive_label, "--negative-label": self.negative_label}
+        return {
+            "--metric": self.metric,
+            "--positive-label": self.positive_label,
+            "--negative-label": self.negative_label,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 from epee.models import MultiExitModel
 from epee.policies.scores import predictions
 from epee.tasks.encoding import EncodedSplit, batch_indices
-from epee.tasks.metrics import Metric
+from epee.tasks.metrics import Metric, apply_metric
 
 
 @torch.inference_mode()
@@ -36,7 +36,19 @@ def predictions_from_logits(logits: torch.Tensor, multi_label: bool) -> np.ndarr
     return predicted.reshape(*logits.shape[:-1], *predicted.shape[1:])
 
 
+def probabilities_from_logits(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
+    """Class probabilities (softmax; multi-label, each label's sigmoid), shaped like ``logits``: what AUC scores."""
+    logits = logits.float()
+    probabilities = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
+    return probabilities.detach().cpu().numpy()
+
+
 def per_exit_metric(exit_logits: torch.Tensor, labels: torch.Tensor, metric: Metric, multi_label: bool) -> list[float]:
-    """The task metric of each exit on its own (the "overthinking" curve)."""
+    """The task metric of each exit on its own (the "overthinking" curve), of its probabilities where it needs them."""
     gold = labels.numpy()
-    return [float(metric(predictions_from_logits(logits, multi_label), gold)) for logits in exit_logits]
+    predictions = predictions_from_logits(exit_logits, multi_label)
+    probabilities = probabilities_from_logits(exit_logits, multi_label)
+    return [
+        apply_metric(metric, exit_predictions, gold, exit_probabilities)
+        for exit_predictions, exit_probabilities in zip(predictions, probabilities, strict=True)
+    ]

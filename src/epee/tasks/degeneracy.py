@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from epee.errors import EpeeError
-from epee.tasks.metrics import Metric
+from epee.tasks.metrics import Metric, apply_metric, needs_probabilities
 
 COLLAPSE_SHARE = 0.95
 """A prediction given to at least this share of examples is a collapse (unless the labels are as concentrated)."""
@@ -45,6 +45,16 @@ def majority_predictions(labels: np.ndarray) -> np.ndarray:
     if labels.ndim == 2:
         return np.tile((labels.mean(axis=0) > 0.5).astype(labels.dtype), (len(labels), 1))
     return np.full_like(labels, np.bincount(labels).argmax())
+
+
+def majority_metric(metric: Metric, labels: np.ndarray) -> float:
+    """``metric`` of the majority-class baseline; a metric of probabilities gets its constant one-hot scores."""
+    labels = np.asarray(labels)
+    majority = majority_predictions(labels)
+    probabilities = None
+    if needs_probabilities(metric) and labels.ndim == 1:
+        probabilities = np.eye(int(labels.max()) + 1)[majority]
+    return apply_metric(metric, majority, labels, probabilities)
 
 
 def largest_share(values: np.ndarray) -> float:
@@ -72,7 +82,7 @@ class DegeneracyCheck:
         labels = np.asarray(labels)
         if len(labels) == 0:
             raise EpeeError("A degeneracy check needs at least one labelled example, got none.")
-        baseline = float(metric(majority_predictions(labels), labels))
+        baseline = majority_metric(metric, labels)
         return cls(baseline=baseline, label_share=largest_share(labels))
 
     def reason(self, predictions: np.ndarray, metric_value: float) -> str | None:

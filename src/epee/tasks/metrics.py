@@ -28,7 +28,8 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, r
 from epee.data.examples import Dataset
 from epee.errors import EpeeError
 
-Metric = Callable[[np.ndarray, np.ndarray], float]
+Metric = Callable[..., float]
+"""``metric(predictions, labels) -> float``; one that :func:`needs_probabilities` takes ``probabilities`` too."""
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
@@ -64,19 +65,51 @@ def f1_positive(predictions: np.ndarray, labels: np.ndarray, positive: int) -> f
     return float(f1_score(labels, predictions, labels=[positive], average="micro", zero_division=0))
 
 
-def decision_auc(predictions: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC of the hard decisions, one-vs-rest and macro-averaged over the classes present in labels.
+def auc(predictions: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """ROC AUC of the class probabilities ``[examples, classes]`` of the exit that decided; the decisions are unused.
 
-    Calibration and exit tables score the class each exit decides, not its probabilities, so this
-    is the AUC they can compute: for a binary task it equals balanced accuracy (:func:`binary_auc`
-    is the AUC of scores). A class absent from the labels is left out, as ``roc_auc_score`` must.
+    Binary: of class 1's probability (:func:`binary_auc`; class 0's gives the same area). More
+    classes: one-vs-rest, macro-averaged over the classes present in labels (an absent class has no
+    ROC curve). A constant score, such as the majority-class baseline's, scores 0.5. Called through
+    :func:`apply_metric`, which hands it the probabilities.
     """
     predictions, labels = _class_ids(predictions, labels)
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim != 2 or len(probabilities) != len(labels) or probabilities.shape[1] <= labels.max():
+        raise EpeeError(
+            f"AUC needs class probabilities [examples, classes] for the {len(labels)} labels (class ids up to "
+            f"{labels.max()}), got shape {probabilities.shape}."
+        )
     present = np.unique(labels)
     if present.size < 2:
         raise EpeeError(f"AUC needs at least two classes among the labels, got only {present.tolist()}.")
-    per_class = [roc_auc_score(labels == label, predictions == label) for label in present]
-    return float(np.mean(per_class))
+    if probabilities.shape[1] == 2:
+        return binary_auc(probabilities, labels)
+    return float(np.mean([roc_auc_score(labels == label, probabilities[:, label]) for label in present]))
+
+
+auc.needs_probabilities = True
+
+
+def apply_metric(
+    metric: Metric, predictions: np.ndarray, labels: np.ndarray, probabilities: np.ndarray | None = None
+) -> float:
+    """``metric`` of these predictions; a metric of probabilities (:func:`auc`) also gets ``probabilities``.
+
+    ``probabilities`` are those of the exit each prediction came from, ``[examples, classes]``
+    (single-label softmax). Every caller that has logits passes them, so no table scores a
+    probability metric on decisions.
+    """
+    if not needs_probabilities(metric):
+        return float(metric(predictions, labels))
+    if probabilities is None:
+        raise EpeeError("AUC scores class probabilities and none were given; pass the deciding exit's probabilities.")
+    return float(metric(predictions, labels, probabilities))
+
+
+def needs_probabilities(metric: Metric) -> bool:
+    """Whether ``metric`` scores class probabilities, not only decisions (:func:`apply_metric` passes them)."""
+    return getattr(metric, "needs_probabilities", False)
 
 
 def micro_f1_excluding(predictions: np.ndarray, labels: np.ndarray, negative: int) -> float:
@@ -162,13 +195,13 @@ def metric_for(dataset: Dataset, split: str = "dev") -> Metric:
 
 SIMPLE_METRICS: dict[str, Metric] = {
     "accuracy": accuracy,
-    "auc": decision_auc,
+    "auc": auc,
     "balanced_accuracy": balanced_accuracy,
     "macro_f1": macro_f1,
     "multilabel_micro_f1": multilabel_micro_f1,
     "multilabel_macro_f1": multilabel_macro_f1,
 }
-"""Metrics that need nothing but predictions and labels, by the names datasets use."""
+"""Metrics that need nothing but predictions and labels (auc: and probabilities), by the names datasets use."""
 
 
 CLASS_BALANCED_METRICS = ("balanced_accuracy", "macro_f1", "multilabel_macro_f1")

@@ -18,10 +18,15 @@ from epee.errors import EpeeError
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import ExitPolicy, policy_params, simulate
-from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric, predictions_from_logits
+from epee.runtime.exit_logits import (
+    collect_exit_logits,
+    per_exit_metric,
+    predictions_from_logits,
+    probabilities_from_logits,
+)
 from epee.runtime.speed import flops_speedup, layer_speedup, mean_exit_layer
-from epee.tasks.degeneracy import DegeneracyCheck, majority_predictions
-from epee.tasks.metrics import metrics_beside
+from epee.tasks.degeneracy import DegeneracyCheck, majority_metric
+from epee.tasks.metrics import apply_metric, metrics_beside
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,9 @@ def exit_metric_table(
     logits = collect_exit_logits(model, featurizer, encoded, description=f"{split} logits")
     multi_label = model.config.multi_label
     gold = encoded.labels.numpy()
-    majority = majority_predictions(gold)
     named = metrics_beside(dataset, split)
     metrics = {
-        name: [*per_exit_metric(logits, encoded.labels, metric, multi_label), float(metric(majority, gold))]
+        name: [*per_exit_metric(logits, encoded.labels, metric, multi_label), majority_metric(metric, gold)]
         for name, metric in named.items()
     }
     check = DegeneracyCheck.for_labels(gold, named[dataset.metric])
@@ -79,8 +83,10 @@ def exit_metric_table(
     score = None
     if policy is not None:
         exit_index = simulate(policy, logits, multi_label=multi_label).exit_index.numpy()
-        predictions = per_exit_predictions[exit_index, np.arange(len(gold))]
-        value = float(named[dataset.metric](predictions, gold))
+        rows = np.arange(len(gold))
+        predictions = per_exit_predictions[exit_index, rows]
+        probabilities = probabilities_from_logits(logits, multi_label)[exit_index, rows]
+        value = apply_metric(named[dataset.metric], predictions, gold, probabilities)
         exit_layers = np.asarray(model.exit_layers)[exit_index]
         layer_flops, head_flops = model_flops(model, float(encoded.lengths.mean()))
         score = PolicyScore(

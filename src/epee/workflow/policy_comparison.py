@@ -17,11 +17,11 @@ from epee.calibrate.results import PolicyPoint
 from epee.evaluate.wallclock import compare_wallclock, speedup_over
 from epee.models import MultiExitModel
 from epee.policies import simulate
-from epee.runtime.exit_logits import predictions_from_logits
+from epee.runtime.exit_logits import predictions_from_logits, probabilities_from_logits
 from epee.runtime.speed import flops_speedup, layer_speedup
 from epee.tasks.degeneracy import DegeneracyCheck
 from epee.tasks.encoding import EncodedSplit, batch_indices
-from epee.tasks.metrics import Metric
+from epee.tasks.metrics import Metric, apply_metric
 
 
 @dataclass
@@ -65,7 +65,8 @@ def evaluate_on_test(
         exit_index = simulate(point.make_policy(), test_logits, multi_label=multi_label).exit_index.numpy()
         exit_layers = layer_numbers[exit_index]
         predictions = predictions_from_logits(test_logits, multi_label)[exit_index, rows]
-        test_metric = float(metric(predictions, gold))
+        probabilities = probabilities_from_logits(test_logits, multi_label)[exit_index, rows]
+        test_metric = apply_metric(metric, predictions, gold, probabilities)
         evaluations.append(
             PolicyEvaluation(
                 policy=name,
