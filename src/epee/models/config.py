@@ -38,6 +38,7 @@ class MultiExitConfig:
     task: str
     label_names: list[str]
     first_exit_layer: int = 1
+    exit_every: int = 1
     pooling: str | None = None
     pooler: str = "per_exit"
     dropout: float = 0.1
@@ -66,6 +67,8 @@ class MultiExitConfig:
             raise EpeeError(f"Truncation {self.truncation!r} is unknown; choose one of {TRUNCATIONS}.")
         if self.first_exit_layer < 1:
             raise EpeeError(f"first_exit_layer must be >= 1 (layers are numbered from 1), got {self.first_exit_layer}.")
+        if self.exit_every < 1:
+            raise EpeeError(f"exit_every must be >= 1 (an exit every that many layers), got {self.exit_every}.")
         if not 0.0 <= self.dropout < 1.0:
             raise EpeeError(f"Dropout must be in [0, 1), got {self.dropout}.")
         if self.max_length < 1:
@@ -86,7 +89,7 @@ class MultiExitConfig:
         for name in ("backbone", "model_type", "task", "pooler", "truncation"):
             if not isinstance(getattr(self, name), str):
                 raise EpeeError(f"The config field {name!r} must be a string, got {_shape_of(getattr(self, name))}.")
-        for name in ("first_exit_layer", "max_length"):
+        for name in ("first_exit_layer", "exit_every", "max_length"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise EpeeError(f"The config field {name!r} must be a whole number, got {_shape_of(value)}.")
@@ -97,6 +100,22 @@ class MultiExitConfig:
                 raise EpeeError(
                     f"The config field {name!r} must be an object or null, got {_shape_of(getattr(self, name))}."
                 )
+
+    def exit_layers(self, num_layers: int) -> list[int]:
+        """The 1-based layers with an exit in a backbone of ``num_layers``: every multiple of ``exit_every`` from
+        ``first_exit_layer`` on, and always the last layer (the full model's answer).
+
+        A 30-layer decoder with ``exit_every=3`` has exits at 3, 6, ..., 30: a tenth of the heads and policy steps
+        of an exit at every layer, which cost several percent of a full-depth pass.
+        """
+        if self.first_exit_layer > num_layers:
+            raise EpeeError(f"first_exit_layer {self.first_exit_layer} is beyond the backbone's {num_layers} layers.")
+        if self.exit_every > num_layers:
+            raise EpeeError(
+                f"exit_every {self.exit_every} is more than the backbone's {num_layers} layers; give 1 to {num_layers}."
+            )
+        layers = [layer for layer in range(self.first_exit_layer, num_layers + 1) if layer % self.exit_every == 0]
+        return layers if layers and layers[-1] == num_layers else [*layers, num_layers]
 
     @property
     def num_labels(self) -> int:

@@ -50,15 +50,13 @@ class MultiExitModel(nn.Module):
         self.tokenizer = tokenizer
         self.family: BackboneFamily = build_family(backbone, pooling=config.pooling)
         num_layers = self.family.num_layers
-        if config.first_exit_layer > num_layers:
-            raise EpeeError(f"first_exit_layer {config.first_exit_layer} is beyond the backbone's {num_layers} layers.")
         longest = _longest_input(backbone, tokenizer)
         if longest is not None and config.max_length > longest:
             raise EpeeError(
                 f"max_length {config.max_length} is more tokens than this backbone can read ({longest}, its position "
                 f"embeddings); use --max-length {longest} or less, and head_tail truncation for long notes."
             )
-        self.exit_layers: list[int] = list(range(config.first_exit_layer, num_layers + 1))
+        self.exit_layers: list[int] = config.exit_layers(num_layers)
         self.exit_index_at_layer = {layer - 1: index for index, layer in enumerate(self.exit_layers)}
         """0-based backbone layer -> index of the exit after it."""
         self.heads = ExitHeads(
@@ -174,10 +172,11 @@ class MultiExitModel(nn.Module):
         """
         directory = Path(directory)
         stored = MultiExitConfig.load(directory)
-        if (stored.model_type, stored.label_names, stored.first_exit_layer) != (
+        if (stored.model_type, stored.label_names, stored.first_exit_layer, stored.exit_every) != (
             self.config.model_type,
             self.config.label_names,
             self.config.first_exit_layer,
+            self.config.exit_every,
         ):
             raise EpeeError(f"{directory} holds another model; its policy was not changed.")
         self.config.save_policy(directory)

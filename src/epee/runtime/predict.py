@@ -74,8 +74,10 @@ def check_policy_fits(model: MultiExitModel, policy: ExitPolicy) -> None:
     exit_layer = getattr(policy.params, "exit_layer", None)
     if exit_layer is not None and exit_layer > len(model.exit_layers):
         at_layers = ""
-        if list(model.exit_layers) != list(range(1, len(model.exit_layers) + 1)):
-            at_layers = f", at layers {model.exit_layers[0]}-{model.exit_layers[-1]}"
+        layers = list(model.exit_layers)
+        if layers != list(range(1, len(layers) + 1)):
+            contiguous = layers == list(range(layers[0], layers[-1] + 1))
+            at_layers = f", at layers {layers[0]}-{layers[-1]}" if contiguous else f", at layers {layers}"
         raise EpeeError(
             f"The {policy.name} policy's exit_layer {exit_layer} is past this model's last exit "
             f"(exits 1-{len(model.exit_layers)}{at_layers}); give exit_layer={len(model.exit_layers)} or less."
@@ -137,7 +139,9 @@ def predict(
     check_batch_size(batch_size)
     policy = resolve_policy(model, policy)
     featurizer = TextFeaturizer(model.tokenizer, model.config.max_length, model.config.truncation)
-    return _predict_features(model, featurizer, featurizer.encode_texts(texts, text_pairs), policy, batch_size, progress)
+    return _predict_features(
+        model, featurizer, featurizer.encode_texts(texts, text_pairs), policy, batch_size, progress
+    )
 
 
 def predict_images(
@@ -148,7 +152,8 @@ def predict_images(
     batch_size: int = 32,
     progress: bool = False,
 ) -> Predictions:
-    """Early-exit predictions for uint8 images (gray ``[h, w]`` or RGB ``[h, w, 3]``, any size), scaled as in training."""
+    """Early-exit predictions for uint8 images (gray ``[h, w]`` or RGB ``[h, w, 3]``, any size), scaled as in
+    training."""
     if model.family.modality != "image":
         raise EpeeError("This model reads texts, not images; give it a table of texts.")
     if len(images) == 0:

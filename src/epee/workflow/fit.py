@@ -53,6 +53,7 @@ class ModelSettings:
     max_length: int = 128
     truncation: str = "head"
     first_exit_layer: int = 1
+    exit_every: int = 1
     pooling: str | None = None
 
 
@@ -64,7 +65,7 @@ def build_model(dataset: Dataset, settings: ModelSettings = ModelSettings()) -> 
     if holds_images(dataset):
         if settings.backbone not in (None, SCRATCH_VIT) or settings.peft not in (None, "none"):
             raise EpeeError(f"Images train a ViT from scratch: leave --backbone at {SCRATCH_VIT} and --peft at none.")
-        return build_image_model(dataset, first_exit_layer=settings.first_exit_layer)
+        return build_image_model(dataset, first_exit_layer=settings.first_exit_layer, exit_every=settings.exit_every)
     return build_text_model(
         dataset,
         backbone=settings.backbone or DEFAULT_BACKBONE,
@@ -72,6 +73,7 @@ def build_model(dataset: Dataset, settings: ModelSettings = ModelSettings()) -> 
         max_length=settings.max_length,
         truncation=settings.truncation,
         first_exit_layer=settings.first_exit_layer,
+        exit_every=settings.exit_every,
         pooling=settings.pooling,
     )
 
@@ -84,6 +86,7 @@ def build_text_model(
     max_length: int = 128,
     truncation: str = "head",
     first_exit_layer: int = 1,
+    exit_every: int = 1,
     pooling: str | None = None,
     pooler: str | None = None,
     dropout: float = 0.1,
@@ -99,6 +102,7 @@ def build_text_model(
         max_length=max_length,
         truncation=truncation,
         first_exit_layer=first_exit_layer,
+        exit_every=exit_every,
         pooling=pooling,
         dropout=dropout,
         **optional,
@@ -114,7 +118,7 @@ def build_text_model(
 
 
 def build_image_model(
-    dataset: Dataset, *, num_layers: int = 6, first_exit_layer: int = 1, dropout: float = 0.1
+    dataset: Dataset, *, num_layers: int = 6, first_exit_layer: int = 1, exit_every: int = 1, dropout: float = 0.1
 ) -> MultiExitModel:
     """A multi-exit ViT trained from scratch on ``dataset``'s images (see :func:`scratch_vit`), sized by
     :func:`scratch_image_shape`."""
@@ -126,6 +130,7 @@ def build_image_model(
         label_names=dataset.label_names,
         task=dataset.task,
         first_exit_layer=first_exit_layer,
+        exit_every=exit_every,
         dropout=dropout,
     )
 

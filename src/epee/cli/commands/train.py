@@ -59,6 +59,13 @@ def train(
     first_exit_layer: Annotated[
         int, typer.Option(help="First layer that gets an exit (1 = all).", rich_help_panel=_MODEL)
     ] = MODEL.first_exit_layer,
+    exit_every: Annotated[
+        int,
+        typer.Option(
+            help="An exit every k layers: at k, 2k, ... (from --first-exit-layer on) and the last layer (1 = all).",
+            rich_help_panel=_MODEL,
+        ),
+    ] = MODEL.exit_every,
     pooling: Annotated[
         str | None, typer.Option(help="cls or mean for encoders [default: the family's].", rich_help_panel=_MODEL)
     ] = MODEL.pooling,
@@ -158,6 +165,7 @@ def train(
         max_length=max_length,
         truncation=truncation,
         first_exit_layer=first_exit_layer,
+        exit_every=exit_every,
         pooling=pooling,
     )
     seed = data_options["seed"] if data_options["seed"] is not None else TRAINING.seed
