@@ -4,8 +4,10 @@ compare every per-exit metric with the registered path at the same seed (issue 1
     python -m benchmarks.user_npz_equivalence --output runs/npz-equivalence [--max-examples 500 --max-steps 60]
 
 Writes ``user.npz`` (train_images / train_labels / val_* / test_* and label_names, as a user would save
-them), trains both checkpoints with ``epee train``, evaluates each on test with ``epee evaluate``, and
-prints the two per-exit tables and whether they are identical.
+them), trains both checkpoints with ``epee train`` (one after the other in this process: the second sees
+whatever global random state the first left, so equal results show that a seed fixes a run), scores every
+exit of each on dev and test as ``epee evaluate`` does, prints the tables and whether they are identical,
+and writes them to ``benchmarks/results/user_npz_equivalence.json`` for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from benchmarks.render import write_benchmarks_md
+from benchmarks.render_equivalence import EQUIVALENCE_JSON
+from benchmarks.suite import machine
 from epee.cli.main import app
 from epee.data import load_dataset
 from epee.workflow.checkpoint_data import load_checkpoint_and_data
@@ -65,6 +70,12 @@ def main() -> None:
     print(json.dumps(tables, indent=1))
     same = tables["registered"] == tables["user npz"]
     print(f"identical per-exit metrics on dev and test: {same}")
+    settings = {"max_examples": arguments.max_examples, "max_steps": arguments.max_steps, "seed": arguments.seed}
+    result = {"settings": settings, "tables": tables, "identical": same, "machine": machine()}
+    staging = EQUIVALENCE_JSON.with_suffix(".json.partial")
+    staging.write_text(json.dumps(result, indent=1) + "\n")
+    staging.replace(EQUIVALENCE_JSON)
+    print(f"Wrote {EQUIVALENCE_JSON} and {write_benchmarks_md()}.")
 
 
 if __name__ == "__main__":
