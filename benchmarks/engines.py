@@ -9,11 +9,13 @@ On the same rows, batches, process and machine, interleaved in random order each
   (c) ONNX Runtime int8, full depth,
   (d) epee PyTorch early exit (the checkpoint's calibrated policy),
   (e) epee ONNX Runtime fp32 early exit,
-  (f) epee ONNX Runtime int8 early exit,
+  (f) epee ONNX Runtime int8 early exit, its policy chosen again on the int8 graphs' own dev exits
+      (what `epee calibrate EXPORT --engine onnx` does; the checkpoint's rule, policies and dev split),
 at batch 1 and batch 32: rows/s, the median per-round ratio to (a) with its range, and each path's
-test metric. ``--quantization-study`` also scores int8 variants (which nodes, signed or not, per
-channel) by test metric and agreement with fp32. The result is written to benchmarks/results/engines/DATASET.json,
-from which ``python -m benchmarks.render`` builds the BENCHMARKS.md section.
+test metric; (f) under the checkpoint's fp32-chosen policy is scored too. ``--quantization-study``
+also scores int8 variants (which nodes, signed or not, per channel) by test metric and agreement with
+fp32. The result is written to benchmarks/results/engines/DATASET.json, from which
+``python -m benchmarks.render`` builds the BENCHMARKS.md section.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ import numpy as np
 import torch
 
 from benchmarks.render_engines import render
+from epee.calibrate.risk import RiskSettings
 from epee.data import load_dataset
+from epee.data.examples import with_label_order
 from epee.evaluate.wallclock import plain_forward, speedup_over, time_interleaved
 from epee.models import MultiExitModel
 from epee.models.inputs import encode_split, featurizer_for
@@ -40,6 +44,8 @@ from epee.runtime.onnx_engine import OnnxModel
 from epee.runtime.onnx_export import MANIFEST_NAME, export_onnx, quantized_copy
 from epee.tasks.encoding import batch_indices
 from epee.tasks.metrics import metric_for
+from epee.workflow.assessment import calibrate_on_dev
+from epee.workflow.checkpoint_data import recipe_for
 
 RESULTS_DIR = Path(__file__).parent / "results" / "engines"
 STUDY = {
@@ -61,6 +67,34 @@ def _export(model: MultiExitModel, directory: Path) -> Path:
     if (directory / MANIFEST_NAME).is_file():
         return directory
     return export_onnx(model, directory)
+
+
+def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_name: str) -> dict:
+    """Choose the policy on ``engine``'s own dev exits, as `epee calibrate EXPORT --engine onnx` does, under the
+    rule, value and policies the checkpoint was calibrated with, on the dev split its recipe records (the named
+    dataset's for a checkpoint without one, like the demo's); stored in the export and returned."""
+    recorded = model.config.calibration
+    if not recorded or "result" not in recorded:
+        raise SystemExit("The checkpoint's calibration was not on a labelled dev split; calibrate it with a rule.")
+    _, recipe = recipe_for(model, {} if model.config.data_recipe else {"dataset": dataset_name})
+    dataset = with_label_order(recipe.load(), model.config.label_names)
+    risk = None
+    if recorded["rule"] == "risk":
+        certificate = recorded["certificate"]
+        risk = RiskSettings(
+            certificate["risk"], certificate["epsilon"], certificate["delta"], certificate.get("per_label", False)
+        )
+    calibrate_on_dev(
+        engine,
+        dataset,
+        rule=recorded["rule"],
+        value=recorded["value"],
+        policies=tuple(dict.fromkeys(point["policy"] for point in recorded["result"]["points"])),
+        allow_degenerate=recorded.get("allow_degenerate", False),
+        risk=risk,
+    )
+    engine.save_policy(engine.directory)
+    return engine.config.policy
 
 
 def _run_all(engine, batches, policy, labels, metric, exit_layers):
@@ -106,6 +140,8 @@ def main() -> None:
     fp32 = OnnxModel.load(_export(model, exports / "fp32"), threads=args.threads)
     # The same graphs `epee export --quantize int8` writes: the fp32 export quantized with the default settings.
     int8 = OnnxModel.load(quantized_copy(exports / "fp32", exports / "int8"), threads=args.threads)
+    int8_policy_params = _calibrate_on_own_exits(int8, model, args.dataset)
+    int8_policy = policy_from_params(int8_policy_params)
 
     dataset = load_dataset(args.dataset)
     examples = getattr(dataset, args.split)
@@ -125,7 +161,7 @@ def main() -> None:
         "c": (int8, full_depth),
         "d": (model, policy),
         "e": (fp32, policy),
-        "f": (int8, policy),
+        "f": (int8, int8_policy),
     }
     scoring_batches = batches_of(args.batch_size, len(split))
     scores = {
@@ -142,6 +178,8 @@ def main() -> None:
     }
     quality["c"]["agreement_with_fp32"] = float((scores["c"][0] == scores["b"][0]).mean())
     quality["f"]["agreement_with_fp32"] = float((scores["f"][0] == scores["e"][0]).mean())
+    fp32_chosen = _run_all(int8, scoring_batches, policy, labels, metric, model.exit_layers)
+    quality["f_under_checkpoint_policy"] = {"metric": fp32_chosen[2], "mean_exit_layer": float(fp32_chosen[1].mean())}
 
     timing: dict = {}
     study = {}
@@ -172,6 +210,8 @@ def main() -> None:
             "latency_rows": min(args.latency_rows, len(split)),
             "repeats": args.repeats,
             "policy": model.config.policy,
+            "int8_policy": int8_policy_params,
+            "int8_calibration": int8.config.calibration["selected"],
             "num_layers": model.num_layers,
             "metric_name": dataset.metric,
             "quality": quality,

@@ -73,6 +73,17 @@ def _busy(ratio: dict) -> bool:
     return (ratio["high"] - ratio["low"]) / ratio["median"] > SPREAD_LIMIT
 
 
+def _int8_policy(record: dict) -> str:
+    """(f)'s policy, chosen again on the int8 graphs' own dev exits (older records ran the checkpoint's)."""
+    policy = record.get("int8_policy")
+    if policy is None:
+        return " for (d)-(f)"
+    return (
+        f" for (d) and (e); for (f) {policy['name']} {json.dumps(policy.get('params'))}, chosen by the same rule on "
+        "the int8 graphs' own dev exits (`epee calibrate EXPORT --engine onnx`)"
+    )
+
+
 def render(record: dict) -> list[str]:
     """The Markdown lines of one run: the six paths, int8 agreement, and the quantization study if run."""
     quality, timing = record["quality"], record["timing"]
@@ -86,7 +97,8 @@ def render(record: dict) -> list[str]:
         f"{record['rows']} {record['split']} rows scored; of them {record['timing_rows']} timed at batch 32 and "
         f"{record['latency_rows']} at batch 1, "
         f"{machine['threads']} threads, {record['repeats']} interleaved rounds; calibrated policy {policy['name']} "
-        f"{json.dumps(policy.get('params'))}; torch {machine['torch']}, onnxruntime {machine['onnxruntime']}; "
+        f"{json.dumps(policy.get('params'))}{_int8_policy(record)}; "
+        f"torch {machine['torch']}, onnxruntime {machine['onnxruntime']}; "
         f"machine shared with other jobs (load average {machine['load_average'][0]:.1f} at the end), so read "
         "the interleaved ratios, not the absolute rows/s.",
         "",
@@ -108,6 +120,12 @@ def render(record: dict) -> list[str]:
         f"int8 predictions equal to fp32: full depth (c vs b) {100 * quality['c']['agreement_with_fp32']:.1f}%, "
         f"early exit (f vs e) {100 * quality['f']['agreement_with_fp32']:.1f}%.",
     ]
+    under_checkpoint = quality.get("f_under_checkpoint_policy")
+    if under_checkpoint is not None:
+        lines[-1] += (
+            f" Under the checkpoint's policy, chosen on fp32 exits, (f) would score {under_checkpoint['metric']:.1f} "
+            f"(mean exit layer {under_checkpoint['mean_exit_layer']:.2f})."
+        )
     study = record.get("quantization_study")
     if study:
         lines += [

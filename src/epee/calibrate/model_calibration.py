@@ -11,18 +11,19 @@ from epee.calibrate.sweep import calibrate
 from epee.models import MultiExitModel
 from epee.policies import DEPLOYABLE_POLICIES, make_policy, policy_params
 from epee.runtime.exit_logits import collect_exit_logits
-from epee.runtime.speed import exit_head_flops, transformer_layer_flops
+from epee.runtime.speed import exit_head_flops, flop_shape, transformer_layer_flops
 from epee.tasks.encoding import EncodedSplit
 from epee.tasks.metrics import Metric
 
 
 def model_flops(model: MultiExitModel, mean_sequence_length: float) -> tuple[float, float]:
-    """(FLOPs of one backbone layer, FLOPs of one exit head) per sequence of the mean length."""
-    config = model.backbone.config
-    hidden = model.family.hidden_size
-    intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * hidden
-    layer = transformer_layer_flops(hidden, intermediate, round(mean_sequence_length))
-    head = exit_head_flops(hidden, model.config.num_labels, pooler=len(model.heads.poolers) > 0)
+    """(FLOPs of one backbone layer, FLOPs of one exit head) per sequence of the mean length.
+
+    ``model`` may also be an ONNX export (``OnnxModel``), which carries the shape its manifest recorded.
+    """
+    shape = flop_shape(model) if isinstance(model, MultiExitModel) else model.flop_shape
+    layer = transformer_layer_flops(shape.hidden_size, shape.intermediate_size, round(mean_sequence_length))
+    head = exit_head_flops(shape.hidden_size, model.config.num_labels, pooler=shape.pooler)
     return float(layer), float(head)
 
 
@@ -37,6 +38,8 @@ def calibrate_model(
     batch_size: int = 64,
 ) -> tuple[CalibrationResult, Any]:
     """Run ``model`` once with every exit on ``split`` and simulate every policy's grid.
+
+    ``model`` is a PyTorch model or an ONNX export (``OnnxModel``): calibrated on the exits it computes.
 
     Returns the result and the cached logits ``[exits, examples, labels]`` (reports reuse them).
     """
@@ -81,6 +84,7 @@ def store_selection(
         "selected": point.to_dict(),
         "result": result.to_dict(),
         **(_certificate_record(control) if control is not None else {}),
+        **_engine_record(model),
     }
 
 
@@ -90,6 +94,12 @@ def store_certificate(model: MultiExitModel, control: RiskControl, *, split: str
     certificate = control.certificate
     model.config.calibration = {"split": split, "rule": "risk", "value": certificate.epsilon}
     model.config.calibration.update(_certificate_record(control))
+    model.config.calibration.update(_engine_record(model))
+
+
+def _engine_record(model: MultiExitModel) -> dict[str, Any]:
+    """Where the exits were computed when not in PyTorch: an ONNX export's own graphs (say, int8)."""
+    return {} if isinstance(model, MultiExitModel) else {"engine": model.description}
 
 
 def _certificate_record(control: RiskControl) -> dict[str, Any]:

@@ -50,14 +50,17 @@ def calibrate_on_file(
     policies: str | None,
     output: Path | None,
     allow_external_backbone: bool,
+    engine: str = "torch",
 ) -> None:
-    """Certify the consistency risk on the texts of ``path`` and store the setting: no label column is read."""
+    """Certify the consistency risk on the texts of ``path`` and store the setting: no label column is read.
+
+    With ``engine="onnx"``, ``checkpoint`` is an export and the risk is certified on its own graphs' exits.
+    """
     from epee.calibrate.model_calibration import store_certificate
     from epee.errors import EpeeError
-    from epee.models import MultiExitModel
     from epee.models.multi_exit import copy_checkpoint
     from epee.policies import DEPLOYABLE_POLICIES
-    from epee.workflow.checkpoint_data import recipe_for
+    from epee.workflow.checkpoint_data import load_model, recipe_for
     from epee.workflow.risk_calibration import certify_on_texts, read_calibration_texts
 
     if settings is None or settings.risk != "consistency":
@@ -65,7 +68,7 @@ def calibrate_on_file(
             "--calibration-data holds no labels, so it serves only --rule risk --risk consistency; "
             "for other rules calibrate on a labelled dev split (--dev)."
         )
-    model = MultiExitModel.from_pretrained(checkpoint, allow_external_backbone=allow_external_backbone)
+    model = load_model(checkpoint, allow_external_backbone=allow_external_backbone, engine=engine)
     _, recipe = recipe_for(model, {key: value for key, value in data_options.items() if value is not None})
     split = read_calibration_texts(
         model,

@@ -2,6 +2,9 @@
 
 The early-exit loop, policies and batch compaction are those of :mod:`epee.runtime.dynamic`; only the
 computation of a segment changes. ``predict(OnnxModel.load(DIR), texts)`` works as with a PyTorch model.
+Calling the model gives every exit's logits, as :class:`~epee.models.MultiExitModel` does, so calibration
+runs on the graphs a user deploys (int8 moves the exits' confidences) and :meth:`OnnxModel.save_policy`
+stores the result in the directory.
 """
 
 from __future__ import annotations
@@ -14,10 +17,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from epee.atomic import write_text_atomically
 from epee.errors import EpeeError
 from epee.models.backbones import load_tokenizer
 from epee.models.config import MultiExitConfig
-from epee.runtime.onnx_export import MANIFEST_FORMAT, MANIFEST_NAME, TOKENIZER_DIR, file_sha256, flat_names
+from epee.runtime.onnx_export import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    POLICY_FROM_GRAPHS,
+    TOKENIZER_DIR,
+    file_sha256,
+    flat_names,
+)
+from epee.runtime.speed import FlopShape
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,32 @@ class OnnxModel:
         tokenizer = load_tokenizer(str(directory / TOKENIZER_DIR)) if (directory / TOKENIZER_DIR).is_dir() else None
         return cls(directory, manifest, config, tokenizer, sessions, threads)
 
+    @property
+    def flop_shape(self) -> FlopShape:
+        shape = self.manifest.get("flop_shape")
+        if shape is None:
+            raise EpeeError(f"{self.directory} was exported by an older epee without the layer shape; export again.")
+        return FlopShape(**shape)
+
+    @property
+    def description(self) -> dict:
+        """What calibration records of the graphs it ran on: the engine and the quantization applied."""
+        return {"name": "onnx", "quantization": self.manifest["quantization"]}
+
+    def save_policy(self, directory: str | Path) -> Path:
+        """Store the config's policy and calibration in the export ``directory`` (sidecar and manifest), as
+        calibrated on these graphs; the graphs and their hashes are not touched."""
+        directory = Path(directory)
+        path = directory / MANIFEST_NAME
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if [graph["sha256"] for graph in manifest["segments"]] != [g["sha256"] for g in self.manifest["segments"]]:
+            raise EpeeError(f"{directory} holds other graphs than the ones calibrated; its policy was not changed.")
+        self.config.save_policy(directory)
+        manifest.update(policy=self.config.policy, policy_source=POLICY_FROM_GRAPHS)
+        write_text_atomically(path, json.dumps(manifest, indent=2) + "\n")
+        self.manifest = manifest
+        return directory
+
     def eval(self) -> OnnxModel:
         """Nothing to switch: graphs are exported in inference mode (kept so ``predict`` treats engines alike)."""
         return self
@@ -121,6 +159,14 @@ class OnnxModel:
                 **dict(zip(self.layer_names, layer_inputs, strict=True)),
             }
         )
+
+    def __call__(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Every exit's logits for every row, ``[exits, batch, labels]``: all segments run, no row leaves."""
+        state, logits = self.embed(inputs), []
+        for exit_index in range(len(self.exit_layers)):
+            state, exit_logits = self.segment(exit_index, state)
+            logits.append(exit_logits)
+        return torch.stack(logits)
 
     def segment(self, exit_index: int, state: OnnxState) -> tuple[OnnxState, torch.Tensor]:
         feed = {name: state.arrays[name] for name in self._segment_inputs[exit_index]}

@@ -11,11 +11,13 @@ Wall-clock speed-up is measured by the runtime, not computed here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from epee.errors import EpeeError
+from epee.models import MultiExitModel
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[int]
 
@@ -99,3 +101,20 @@ def exit_head_flops(hidden_size: int, num_classes: int, pooler: bool) -> int:
     """
     multiply_adds = (hidden_size**2 if pooler else 0) + hidden_size * num_classes
     return 2 * multiply_adds
+
+
+@dataclass(frozen=True)
+class FlopShape:
+    """What the FLOPs count needs of a model; an ONNX export records it, having no modules to read it from."""
+
+    hidden_size: int
+    intermediate_size: int
+    pooler: bool
+
+
+def flop_shape(model: MultiExitModel) -> FlopShape:
+    """The hidden and feed-forward sizes of ``model``'s layers and whether its exit heads have a pooler."""
+    config = model.backbone.config
+    hidden = model.family.hidden_size
+    intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * hidden
+    return FlopShape(int(hidden), int(intermediate), len(model.heads.poolers) > 0)

@@ -16,6 +16,7 @@ from epee.cli.calibration_options import (
 )
 from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
+from epee.cli.engine_options import ENGINES
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.risk_output import show_certificate
@@ -27,7 +28,9 @@ from epee.table import to_rich
 @user_errors
 @with_data_options
 def calibrate(
-    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint directory written by `epee train`.")],
+    checkpoint: Annotated[
+        Path, typer.Argument(help="Checkpoint directory written by `epee train`, or with --engine onnx an export.")
+    ],
     data_options: DataOverrides,
     allow_external_backbone: AllowExternalBackboneOption = False,
     rule: Annotated[
@@ -60,6 +63,13 @@ def calibrate(
             "read [default: the dev split]."
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="torch (a checkpoint), or onnx (a directory written by `epee export`, calibrated on its own "
+            "graphs' exits, which int8 moves; the policy is stored there)."
+        ),
+    ] = "torch",
 ) -> None:
     """Pick an exit policy and its thresholds on the dev split (by default the one the model was trained with).
 
@@ -74,6 +84,8 @@ def calibrate(
     from epee.workflow.assessment import calibrate_on_dev
     from epee.workflow.checkpoint_data import load_checkpoint_and_data
 
+    if engine not in ENGINES:
+        raise EpeeError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
     value = {"fastest_within": epsilon / 100, "best_at_speedup": target_speedup}.get(rule)
     if rule == "best_at_speedup" and target_speedup is None:
         raise EpeeError("The best_at_speedup rule needs --target-speedup.")
@@ -84,10 +96,12 @@ def calibrate(
         from epee.cli.risk_output import calibrate_on_file
 
         calibrate_on_file(
-            checkpoint, calibration_data, data_options, settings, policies, output, allow_external_backbone
+            checkpoint, calibration_data, data_options, settings, policies, output, allow_external_backbone, engine
         )
         return
-    model, dataset = load_checkpoint_and_data(checkpoint, data_options, allow_external_backbone=allow_external_backbone)
+    model, dataset = load_checkpoint_and_data(
+        checkpoint, data_options, allow_external_backbone=allow_external_backbone, engine=engine
+    )
     chosen = tuple(policies.split(",")) if policies else DEPLOYABLE_POLICIES
     calibrated = calibrate_on_dev(
         model, dataset, rule=rule, value=value, policies=chosen, allow_degenerate=allow_degenerate, risk=settings
@@ -107,5 +121,14 @@ def calibrate(
     console.print(
         f"Selected [bold]{selected.policy}[/bold] ({format_params(selected.params)}): dev {metric_title(dataset)} "
         f"{100 * selected.metric:.2f} vs last exit {100 * result.last_exit_metric:.2f}, layer speed-up "
-        f"{selected.layer_speedup:.2f}x; stored in {output or checkpoint}."
+        f"{selected.layer_speedup:.2f}x{engine_words(model)}; stored in {output or checkpoint}."
     )
+
+
+def engine_words(model) -> str:
+    """How an ONNX export's calibration is said: on which graphs the exits were computed."""
+    engine = (model.config.calibration or {}).get("engine")
+    if engine is None:
+        return ""
+    weights = "int8" if engine["quantization"] else "fp32"
+    return f", calibrated on this export's own ONNX Runtime graphs ({weights} weights)"

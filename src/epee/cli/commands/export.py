@@ -40,3 +40,8 @@ def export(
         f"{' with int8 weights' if quantize else ''} to {directory}; "
         f"run it with `epee predict {directory} INPUT --engine onnx`."
     )
+    if quantize and model.config.policy is not None:
+        console.print(
+            "Its policy was chosen on the PyTorch model's fp32 exits; choose it on these int8 graphs' own exits "
+            f"with `epee calibrate {directory} --engine onnx`."
+        )
