@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.render_ablation import ablation_section
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_engines import engines_section
 from benchmarks.render_equivalence import equivalence_section, load_equivalence
@@ -101,6 +102,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
                 "No results yet: run `python -m benchmarks.suite`.",
                 "",
                 *training_section(),
+                *ablation_section(),
                 *serve_section(),
                 *risk_section(),
                 *scale_section(),
@@ -114,7 +116,13 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
     for result in results:
         lines += _dataset_section(result)
     return "\n".join(
-        lines + training_section() + serve_section() + risk_section() + scale_section() + engines_section()
+        lines
+        + training_section()
+        + ablation_section()
+        + serve_section()
+        + risk_section()
+        + scale_section()
+        + engines_section()
     )
 
 

@@ -148,6 +148,24 @@ def test_exit_poolers_start_from_the_pretrained_pooler():
         assert pooler[0].weight.data_ptr() != model.backbone.pooler.dense.weight.data_ptr()
 
 
+def test_mlp_heads_are_a_fresh_dense_gelu_layer_per_exit_and_round_trip(tmp_path):
+    model = tiny_bert_model(pooler="mlp").eval()
+    _perturb_heads(model)
+    assert len(model.heads.poolers) == len(model.exit_layers) == 3
+    features = torch.randn(4, 32)
+    for index, layer in enumerate(model.heads.poolers):
+        assert not torch.equal(layer[0].weight, model.backbone.pooler.dense.weight)  # not the pretrained pooler
+        dense, classifier = layer[0], model.heads.classifiers[index]
+        expected = classifier(torch.nn.functional.gelu(features @ dense.weight.T + dense.bias))
+        with torch.no_grad():
+            assert torch.allclose(model.heads(index, features), expected, atol=1e-6)
+    model.save_pretrained(tmp_path / "ck")
+    loaded = MultiExitModel.from_pretrained(tmp_path / "ck")
+    assert loaded.config.pooler == "mlp"
+    with torch.no_grad():
+        assert torch.equal(model(_batch(model)), loaded(_batch(loaded)))
+
+
 def test_real_minilm_adapter_reproduces_forward():
     from transformers import AutoModel
 

@@ -1,5 +1,8 @@
 """The training loop learns a separable toy task and keeps the best dev epoch."""
 
+import time
+
+import pytest
 import torch
 
 from epee.tasks.encoding import EncodedSplit, TextFeaturizer, label_targets
@@ -42,6 +45,18 @@ def test_step_budget_stops_training():
     featurizer, split = _toy_split(model)
     history = train(model, featurizer, split, None, TrainingSettings(epochs=5, batch_size=8, max_steps=3), _accuracy)
     assert history.steps == 3 and history.stopped_by == "max_steps"
+
+
+@pytest.mark.parametrize(("clock", "spent"), [("wall", True), ("cpu", False)])
+def test_a_cpu_time_budget_is_not_spent_while_the_process_waits(clock, spent):
+    """A paused (SIGSTOP) or preempted run sleeps as far as its CPU clock can tell: 0.6 s asleep spend a
+    0.5 s wall-clock budget, and (almost) none of a CPU-time one."""
+    from epee.train.trainer import _Budget, _Progress
+
+    budget = _Budget(TrainingSettings(time_budget_minutes=0.5 / 60, budget_clock=clock), _Progress())
+    time.sleep(0.6)
+    assert (budget.exhausted() == "time_budget") is spent
+    assert (budget.elapsed() >= 0.5) is spent
 
 
 def test_lora_training_updates_only_adapter_and_heads():

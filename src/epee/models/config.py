@@ -11,7 +11,7 @@ from epee.atomic import write_text_atomically
 from epee.data.examples import TASKS
 from epee.errors import EpeeError
 
-POOLERS = ("shared", "per_exit", "none")
+POOLERS = ("shared", "per_exit", "none", "mlp")
 TRUNCATIONS = ("head", "head_tail")
 CONFIG_NAME = "epee_config.json"
 POLICY_NAME = "policy.json"

@@ -1,4 +1,4 @@
-"""Exit heads: one classifier after every exit layer, with a shared, per-exit or no pooler."""
+"""Exit heads: one classifier after every exit layer, with a shared, per-exit, MLP or no pooler."""
 
 from __future__ import annotations
 
@@ -18,8 +18,22 @@ def _pooler_like(pretrained_dense: nn.Linear | None, hidden_size: int) -> nn.Mod
     return nn.Sequential(dense, nn.Tanh())
 
 
+def _mlp_layer(hidden_size: int) -> nn.Module:
+    """A fresh dense + GELU hidden layer: with the classifier after it, a small two-layer MLP per exit.
+
+    It has the pooler's shape and cost (one h x h matrix), but starts from random weights and uses
+    the transformer's own activation, so a comparison with ``per_exit`` says whether the pretrained
+    pooler's start (trained for the last layer only) helps the shallow exits or holds them back.
+    """
+    return nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.GELU())
+
+
 class ExitHeads(nn.Module):
-    """``num_exits`` classifiers: pooled features -> [pooler] -> dropout -> linear."""
+    """``num_exits`` classifiers: pooled features -> [pooler] -> dropout -> linear.
+
+    ``pooler``: ``"none"`` (a linear head), ``"shared"`` or ``"per_exit"`` (BERT's dense + tanh,
+    from the backbone's pretrained pooler when it has one), ``"mlp"`` (a fresh dense + GELU per exit).
+    """
 
     def __init__(
         self,
@@ -32,8 +46,11 @@ class ExitHeads(nn.Module):
         pretrained_pooler: nn.Linear | None = None,
     ):
         super().__init__()
-        pooler_count = {"none": 0, "shared": 1, "per_exit": num_exits}[pooler]
-        self.poolers = nn.ModuleList(_pooler_like(pretrained_pooler, hidden_size) for _ in range(pooler_count))
+        if pooler == "mlp":
+            self.poolers = nn.ModuleList(_mlp_layer(hidden_size) for _ in range(num_exits))
+        else:
+            pooler_count = {"none": 0, "shared": 1, "per_exit": num_exits}[pooler]
+            self.poolers = nn.ModuleList(_pooler_like(pretrained_pooler, hidden_size) for _ in range(pooler_count))
         self.dropout = nn.Dropout(dropout)
         self.classifiers = nn.ModuleList(nn.Linear(hidden_size, num_labels) for _ in range(num_exits))
 

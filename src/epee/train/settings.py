@@ -10,6 +10,7 @@ from epee.train.precision import PRECISIONS
 DEPTH_WEIGHTINGS = ("asc", "uniform")
 CLASS_WEIGHTINGS = ("none", "balanced")
 SELECTION = ("mean", "last")
+BUDGET_CLOCKS = ("wall", "cpu")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,10 @@ class TrainingSettings:
     Dev is evaluated after every epoch, and every ``eval_every_steps`` optimizer steps if given;
     ``patience`` stops training after that many evaluations in a row that raise neither the last
     exit's dev metric nor the mean over exits. ``save_every_minutes``: how often a resumable run
-    saves its state between evaluations.
+    saves its state between evaluations. ``budget_clock``: what ``time_budget_minutes`` counts,
+    ``"wall"`` seconds or ``"cpu"`` seconds of this process (``time.process_time``): on CPU time a
+    run that is paused (SIGSTOP) or shares its core does not spend its budget meanwhile, so runs
+    on a busy machine get equal budgets; it counts every thread, so keep it for one-thread runs.
     ``learning_rate`` defaults by method: 3e-4 for PEFT (Taylor et al. 2024, LoRA r=8 on small
     clinical models), 3e-5 for full fine-tuning, where 3e-4 would wreck the pretrained weights.
     """
@@ -61,6 +65,7 @@ class TrainingSettings:
     eval_every_steps: int | None = None
     patience: int | None = None
     save_every_minutes: float = 10.0
+    budget_clock: str = "wall"
 
     def __post_init__(self) -> None:
         for name in (
@@ -92,6 +97,8 @@ class TrainingSettings:
             raise EpeeError("distill_weight must be >= 0 and distill_temperature > 0.")
         if self.max_steps is not None and self.max_steps < 1:
             raise EpeeError(f"max_steps must be at least 1, got {self.max_steps}.")
+        if self.budget_clock not in BUDGET_CLOCKS:
+            raise EpeeError(f"budget_clock {self.budget_clock!r} is unknown; use one of {BUDGET_CLOCKS}.")
         if self.precision not in PRECISIONS:
             raise EpeeError(f"precision {self.precision!r} is unknown; use one of {PRECISIONS}.")
         if not self.save_every_minutes > 0:

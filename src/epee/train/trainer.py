@@ -117,16 +117,20 @@ class _Progress:
 
 
 class _Budget:
-    """Stops training at a step count or a wall-clock budget (counting earlier, resumed parts), whichever first."""
+    """Stops training at a step count or a time budget (counting earlier, resumed parts), whichever first.
+
+    The time is wall-clock seconds, or this process's CPU seconds under ``budget_clock="cpu"``.
+    """
 
     def __init__(self, settings: TrainingSettings, progress: _Progress):
         self.max_steps = settings.max_steps
         self.progress = progress
-        self.started = time.monotonic() - progress.seconds
+        self.clock = time.process_time if settings.budget_clock == "cpu" else time.monotonic
+        self.started = self.clock() - progress.seconds
         self.limit = None if settings.time_budget_minutes is None else 60 * settings.time_budget_minutes
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
     def exhausted(self) -> str | None:
         if self.max_steps is not None and self.progress.steps >= self.max_steps:
@@ -136,8 +140,9 @@ class _Budget:
         return None
 
 
-RESUMABLE_CHANGES = ("time_budget_minutes", "save_every_minutes")
-"""Settings a resumed run may change: how long it may still run and how often it saves."""
+RESUMABLE_CHANGES = ("time_budget_minutes", "save_every_minutes", "budget_clock")
+"""Settings a resumed run may change: how long it may still run, how that is counted, and how often it saves
+(states saved before ``budget_clock`` existed then resume too)."""
 
 
 def train(

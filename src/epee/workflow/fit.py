@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,12 @@ def build_text_model(
     pooling: str | None = None,
     pooler: str | None = None,
     dropout: float = 0.1,
+    target_modules: Sequence[str] | None = None,
 ) -> MultiExitModel:
-    """A fresh multi-exit model on ``backbone`` with ``dataset``'s labels, markers and (optionally) PEFT."""
+    """A fresh multi-exit model on ``backbone`` with ``dataset``'s labels, markers and (optionally) PEFT.
+
+    ``target_modules`` names the linear layers the adapter goes into (default: the family's attention projections).
+    """
     if not isinstance(dataset.train[0], Example):
         raise EpeeError(f"Dataset {dataset.name!r} holds images; use build_image_model (backbone {SCRATCH_VIT!r}).")
     optional = {"pooler": pooler} if pooler is not None else {}
@@ -113,7 +117,7 @@ def build_text_model(
         model.backbone.resize_token_embeddings(len(model.tokenizer))
         new_token_ids = model.tokenizer.convert_tokens_to_ids(list(dataset.special_tokens))
     if peft is not None:
-        model.add_peft(peft, **({"new_token_ids": new_token_ids} if new_token_ids else {}))
+        model.add_peft(peft, target_modules, **({"new_token_ids": new_token_ids} if new_token_ids else {}))
     return model
 
 

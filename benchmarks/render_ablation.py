@@ -1,0 +1,152 @@
+"""The exit-training ablation section of ``BENCHMARKS.md``, from ``benchmarks/results/ablation/<dataset>.json``
+(written by ``python -m benchmarks.ablation``), and the rules that name its winners from dev figures only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from epee.formatting import format_params_short
+from epee.table import Table, to_markdown
+
+ABLATION_DIR = Path(__file__).resolve().parent / "results" / "ablation"
+DATASET_ORDER = ("ddi", "chemprot", "hoc")
+TOLERANCE = 0.01  # one point of the task metric (metrics are fractions)
+CLOCKS = {"cpu": "CPU minutes (a paused or preempted run does not spend them)", "wall": "wall-clock minutes"}
+
+WINNER_RULE = (
+    "among the arms whose last-exit dev metric is within 1 point of the best arm's, the highest dev-calibrated "
+    "layer speed-up (the suite's rule: the fastest policy setting within 1 point of the arm's own last exit on "
+    "dev); ties go to the higher mean dev metric over exits, then to the arm listed first"
+)
+OVERALL_RULE = (
+    "among the arms that pass the 1-point last-exit test on every dataset, the highest mean dev-calibrated "
+    "speed-up over the datasets (dev figures only)"
+)
+
+
+def load_ablation(results_dir: Path = ABLATION_DIR) -> list[dict]:
+    results = [json.loads(path.read_text()) for path in results_dir.glob("*.json")]
+    rank = {name: position for position, name in enumerate(DATASET_ORDER)}
+    return sorted(results, key=lambda result: (rank.get(result["dataset"], len(rank)), result["dataset"]))
+
+
+def _finished(arms: Mapping[str, dict]) -> dict[str, dict]:
+    return {name: arm for name, arm in arms.items() if "per_exit_dev" in arm}
+
+
+def qualifying_arms(arms: Mapping[str, dict]) -> list[str]:
+    """The finished arms whose last-exit dev metric is at most one point below the best arm's."""
+    finished = _finished(arms)
+    if not finished:
+        return []
+    best_last = max(arm["per_exit_dev"][-1] for arm in finished.values())
+    return [name for name, arm in finished.items() if arm["per_exit_dev"][-1] >= best_last - TOLERANCE - 1e-12]
+
+
+def winner(arms: Mapping[str, dict]) -> str | None:
+    """The arm the dev split names by :data:`WINNER_RULE`; test figures never take part. None without arms."""
+    finished = _finished(arms)
+    qualifying = qualifying_arms(finished)
+    if not qualifying:
+        return None
+    return max(  # max keeps the first of equal keys: the arm listed first
+        qualifying,
+        key=lambda name: (
+            finished[name]["selected_on_dev"]["dev_layer_speedup"],
+            float(np.mean(finished[name]["per_exit_dev"])),
+        ),
+    )
+
+
+def overall_winner(results: Sequence[dict]) -> str | None:
+    """The arm :data:`OVERALL_RULE` names over the datasets' results; None when no arm passes on every one."""
+    if not results:
+        return None
+    passing = set.intersection(*(set(qualifying_arms(result["arms"])) for result in results))
+    order = [name for name in results[0]["arms"] if name in passing]
+    if not order:
+        return None
+    return max(
+        order, key=lambda name: np.mean([r["arms"][name]["selected_on_dev"]["dev_layer_speedup"] for r in results])
+    )
+
+
+def ablation_section(results: Sequence[dict] | None = None) -> list[str]:
+    results = load_ablation() if results is None else results
+    if not results:
+        return []
+    first = results[0]["setup"]
+    lines = [
+        "## Training the exits to be used early: ablation (`python -m benchmarks.ablation`)",
+        "",
+        f"Every arm trains {first['model']} from the same seed ({first['seed']}) on the same seeded subsample and "
+        f"batches (batch {first['batch_size']}, a linear schedule over {first['epochs']} epochs), for the same "
+        f"budget of {first['budget_minutes']:g} {CLOCKS[first['budget_clock']]} of one thread, with the dev "
+        "evaluations inside it; the kept evaluation is the best by mean dev metric over exits. Each arm is "
+        "calibrated on dev with the suite's rule (fastest policy setting within 1 point of the arm's last exit "
+        "on dev) and that choice is applied to test, which only reports.",
+        "",
+        f"Winner rule (dev only): {WINNER_RULE}.",
+        "",
+    ]
+    for result in results:
+        lines += _dataset_lines(result)
+    if len(results) > 1:
+        overall = overall_winner(results)
+        names = ", ".join(result["dataset"] for result in results)
+        lines += [
+            f"Over {names}: {OVERALL_RULE}: **{overall or 'none'}**.",
+            "",
+        ]
+    return lines
+
+
+def _dataset_lines(result: dict) -> list[str]:
+    arms, best = result["arms"], winner(result["arms"])
+    qualifying = set(qualifying_arms(arms))
+    sizes = ", ".join(f"{split} {count}" for split, count in result["sizes"].items())
+    rows = []
+    for name, arm in arms.items():
+        selected, on_test, training = arm["selected_on_dev"], arm["test_of_dev_choice"], arm["training"]
+        rows.append(
+            (
+                f"**{name}**" if name == best else name,
+                arm["description"],
+                f"{training['steps']} ({training['stopped_by']})",
+                " ".join(_points(value) for value in arm["per_exit_dev"]),
+                _points(float(np.mean(arm["per_exit_dev"]))),
+                _points(arm["per_exit_dev"][-1]) + ("" if name in qualifying else " (>1 pt below)"),
+                f"{selected['dev_layer_speedup']:.2f}x {selected['policy']} {format_params_short(selected['params'])}",
+                " ".join(_points(value) for value in arm["per_exit_test"]),
+                _points(on_test["test_metric"]),
+                f"{on_test['layer_speedup']:.2f}x",
+            )
+        )
+    headers = (
+        "arm",
+        "what",
+        "steps",
+        "dev per exit",
+        "dev mean",
+        "dev last",
+        "dev-calibrated speed-up",
+        "test per exit",
+        "test, dev choice",
+        "test speed-up",
+    )
+    return [
+        f"### {result['dataset']} ({result['metric']}; {sizes})",
+        "",
+        to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=2)),
+        "",
+        f"Dev winner: **{best or 'none'}**.",
+        "",
+    ]
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:.1f}"
