@@ -13,8 +13,8 @@ by :data:`benchmarks.render_ablation.WINNER_RULE` from dev figures only; test fi
 
 Results go to ``benchmarks/results/ablation/<dataset>.json`` after every arm; a rerun skips the arms
 already there (``--force`` redoes them), and an arm interrupted mid-training resumes from its training
-state in ``--state-dir`` (the CPU time it had spent counts). BENCHMARKS.md is re-rendered at the end
-(when the results go to the default folder).
+state in ``--state-dir``, saved at each dev evaluation (the CPU time spent to then counts). BENCHMARKS.md is
+re-rendered at the end (when the results go to the default folder).
 """
 
 from __future__ import annotations
@@ -99,7 +99,6 @@ def arm_settings(setup: Setup, arm: Arm, dataset_name: str) -> TrainingSettings:
         time_budget_minutes=setup.budget_minutes,
         seed=setup.seed,
         budget_clock=setup.budget_clock,
-        save_every_minutes=1.0,
     )
     return replace(base, **arm.settings)
 
