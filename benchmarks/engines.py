@@ -15,7 +15,8 @@ at batch 1 and batch 32: rows/s, the median per-round ratio to (a) with its rang
 test metric; (f) under the checkpoint's fp32-chosen policy is scored too. ``--quantization-study``
 also scores int8 variants (which nodes, signed or not, per channel) by test metric and agreement with
 fp32. The result is written to benchmarks/results/engines/DATASET.json, from which
-``python -m benchmarks.render`` builds the BENCHMARKS.md section.
+``python -m benchmarks.render`` builds the BENCHMARKS.md section. Scoring needs no quiet machine, timing
+does: run with ``--skip-timing`` first, then time in a quiet window with ``--reuse-scores``.
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ def _export(model: MultiExitModel, directory: Path) -> Path:
     return export_onnx(model, directory)
 
 
-def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_name: str) -> dict:
+def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_name: str) -> None:
     """Choose the policy on ``engine``'s own dev exits, as `epee calibrate EXPORT --engine onnx` does, under the
     rule, value and policies the checkpoint was calibrated with, on the dev split its recipe records (the named
-    dataset's for a checkpoint without one, like the demo's); stored in the export and returned."""
+    dataset's for a checkpoint without one, like the demo's); stored in the export."""
     recorded = model.config.calibration
     if not recorded or "result" not in recorded:
         raise SystemExit("The checkpoint's calibration was not on a labelled dev split; calibrate it with a rule.")
@@ -94,7 +95,6 @@ def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_na
         risk=risk,
     )
     engine.save_policy(engine.directory)
-    return engine.config.policy
 
 
 def _run_all(engine, batches, policy, labels, metric, exit_layers):
@@ -113,6 +113,64 @@ def _run_all(engine, batches, policy, labels, metric, exit_layers):
     return predicted, torch.cat(exits).float(), 100 * metric(predicted, labels)
 
 
+def _score(runs, batches, labels, metric, exit_layers, policy) -> tuple[dict, dict]:
+    """Each path's test metric, mean exit layer and agreement; (f) also under the checkpoint's fp32-chosen policy."""
+    scores = {
+        name: _run_all(engine, batches, chosen_policy, labels, metric, exit_layers)
+        for name, (engine, chosen_policy) in runs.items()
+    }
+    quality = {
+        name: {
+            "metric": scores[name][2],
+            "mean_exit_layer": float(scores[name][1].mean()),
+            "agreement_with_a": float((scores[name][0] == scores["a"][0]).mean()),
+        }
+        for name in runs
+    }
+    quality["c"]["agreement_with_fp32"] = float((scores["c"][0] == scores["b"][0]).mean())
+    quality["f"]["agreement_with_fp32"] = float((scores["f"][0] == scores["e"][0]).mean())
+    under_checkpoint = _run_all(runs["f"][0], batches, policy, labels, metric, exit_layers)
+    quality["f_under_checkpoint_policy"] = {
+        "metric": under_checkpoint[2],
+        "mean_exit_layer": float(under_checkpoint[1].mean()),
+    }
+    return quality, scores
+
+
+def _study(exports, threads, batches, labels, metric, exit_layers, policy, scores) -> dict:
+    """int8 variants by test metric and agreement with fp32, at full depth and under the checkpoint's policy."""
+    full_depth = make_policy("budget", exit_layer=len(exit_layers))
+    study = {}
+    for label, settings in STUDY.items():
+        variant = OnnxModel.load(
+            quantized_copy(exports / "fp32", exports / f"study-{len(study)}", settings), threads=threads
+        )
+        full = _run_all(variant, batches, full_depth, labels, metric, exit_layers)
+        early = _run_all(variant, batches, policy, labels, metric, exit_layers)
+        study[label] = {
+            "full_depth_metric": full[2],
+            "full_depth_agreement_with_fp32": float((full[0] == scores["b"][0]).mean()),
+            "early_exit_metric": early[2],
+            "early_exit_agreement_with_fp32": float((early[0] == scores["e"][0]).mean()),
+            "mean_exit_layer": float(early[1].mean()),
+        }
+    return study
+
+
+def _previous_scores(path: Path, checkpoint: Path, rows: int, int8: OnnxModel) -> dict:
+    """The last run's record, for --reuse-scores: it must be of this checkpoint, rows and recalibrated int8 export."""
+    if not path.is_file():
+        raise SystemExit(f"--reuse-scores needs {path} from an earlier run; run without it first.")
+    previous = json.loads(path.read_text())
+    if (previous["checkpoint"], previous["rows"], previous.get("int8_policy")) != (
+        str(checkpoint),
+        rows,
+        int8.config.policy,
+    ):
+        raise SystemExit(f"{path} is of another checkpoint, rows or int8 policy; run without --reuse-scores.")
+    return previous
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
@@ -127,6 +185,12 @@ def main() -> None:
     parser.add_argument("--exports", type=Path, default=Path("runs/engines"), help="Where the ONNX exports are kept.")
     parser.add_argument("--quantization-study", action="store_true")
     parser.add_argument("--skip-timing", action="store_true", help="Only the metrics (and the study).")
+    parser.add_argument(
+        "--reuse-scores",
+        action="store_true",
+        help="Only the timing, for a quiet window: the metrics, study and recalibrated int8 export of the last run "
+        "on this checkpoint and rows are kept.",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -138,10 +202,14 @@ def main() -> None:
     full_depth = make_policy("budget", exit_layer=len(model.exit_layers))
     exports = args.exports / args.checkpoint.resolve().name
     fp32 = OnnxModel.load(_export(model, exports / "fp32"), threads=args.threads)
-    # The same graphs `epee export --quantize int8` writes: the fp32 export quantized with the default settings.
-    int8 = OnnxModel.load(quantized_copy(exports / "fp32", exports / "int8"), threads=args.threads)
-    int8_policy_params = _calibrate_on_own_exits(int8, model, args.dataset)
-    int8_policy = policy_from_params(int8_policy_params)
+    if args.reuse_scores:
+        int8 = OnnxModel.load(exports / "int8", threads=args.threads)
+    else:
+        # The graphs `epee export --quantize int8` writes (the fp32 export quantized with the default settings),
+        # then what `epee calibrate EXPORT --engine onnx` does.
+        int8 = OnnxModel.load(quantized_copy(exports / "fp32", exports / "int8"), threads=args.threads)
+        _calibrate_on_own_exits(int8, model, args.dataset)
+    int8_policy = policy_from_params(int8.config.policy)
 
     dataset = load_dataset(args.dataset)
     examples = getattr(dataset, args.split)
@@ -150,6 +218,7 @@ def main() -> None:
     featurizer = featurizer_for(model)
     split = encode_split(featurizer, [examples[i] for i in chosen], model)
     labels = np.asarray(split.labels)
+    record_path = RESULTS_DIR / f"{args.dataset}.json"
 
     def batches_of(size: int, rows: int):
         order = batch_indices(min(rows, len(split)), size, lengths=split.lengths[:rows])
@@ -163,40 +232,16 @@ def main() -> None:
         "e": (fp32, policy),
         "f": (int8, int8_policy),
     }
-    scoring_batches = batches_of(args.batch_size, len(split))
-    scores = {
-        name: _run_all(engine, scoring_batches, chosen_policy, labels, metric, model.exit_layers)
-        for name, (engine, chosen_policy) in runs.items()
-    }
-    quality = {
-        name: {
-            "metric": scores[name][2],
-            "mean_exit_layer": float(scores[name][1].mean()),
-            "agreement_with_a": float((scores[name][0] == scores["a"][0]).mean()),
-        }
-        for name in runs
-    }
-    quality["c"]["agreement_with_fp32"] = float((scores["c"][0] == scores["b"][0]).mean())
-    quality["f"]["agreement_with_fp32"] = float((scores["f"][0] == scores["e"][0]).mean())
-    fp32_chosen = _run_all(int8, scoring_batches, policy, labels, metric, model.exit_layers)
-    quality["f_under_checkpoint_policy"] = {"metric": fp32_chosen[2], "mean_exit_layer": float(fp32_chosen[1].mean())}
-
+    if args.reuse_scores:
+        previous = _previous_scores(record_path, args.checkpoint, len(split), int8)
+        quality, study = previous["quality"], previous["quantization_study"]
+    else:
+        scoring_batches = batches_of(args.batch_size, len(split))
+        quality, scores = _score(runs, scoring_batches, labels, metric, model.exit_layers, policy)
+        study = {}
+        if args.quantization_study:
+            study = _study(exports, args.threads, scoring_batches, labels, metric, model.exit_layers, policy, scores)
     timing: dict = {}
-    study = {}
-    if args.quantization_study:
-        for label, settings in STUDY.items():
-            variant = OnnxModel.load(
-                quantized_copy(exports / "fp32", exports / f"study-{len(study)}", settings), threads=args.threads
-            )
-            full = _run_all(variant, scoring_batches, full_depth, labels, metric, model.exit_layers)
-            early = _run_all(variant, scoring_batches, policy, labels, metric, model.exit_layers)
-            study[label] = {
-                "full_depth_metric": full[2],
-                "full_depth_agreement_with_fp32": float((full[0] == scores["b"][0]).mean()),
-                "early_exit_metric": early[2],
-                "early_exit_agreement_with_fp32": float((early[0] == scores["e"][0]).mean()),
-                "mean_exit_layer": float(early[1].mean()),
-            }
 
     def save() -> dict:
         """Write what is measured so far: a slow timing phase never loses the metrics and the study."""
@@ -210,7 +255,7 @@ def main() -> None:
             "latency_rows": min(args.latency_rows, len(split)),
             "repeats": args.repeats,
             "policy": model.config.policy,
-            "int8_policy": int8_policy_params,
+            "int8_policy": int8.config.policy,
             "int8_calibration": int8.config.calibration["selected"],
             "num_layers": model.num_layers,
             "metric_name": dataset.metric,
@@ -227,7 +272,7 @@ def main() -> None:
             },
         }
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / f"{args.dataset}.json").write_text(json.dumps(record, indent=1) + "\n")
+        record_path.write_text(json.dumps(record, indent=1) + "\n")
         return record
 
     save()

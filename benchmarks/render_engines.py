@@ -130,7 +130,8 @@ def render(record: dict) -> list[str]:
     if study:
         lines += [
             "",
-            "| int8 variant | full-depth metric | = fp32 | early-exit metric | = fp32 | mean exit layer |",
+            "| int8 variant | full-depth metric | = fp32 | early-exit metric (checkpoint's policy) | = fp32 "
+            "| mean exit layer |",
             "|---|---|---|---|---|---|",
         ]
         for label, row in study.items():
