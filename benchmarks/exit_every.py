@@ -9,7 +9,7 @@ with all 30 exits; and the same loop with an exit every k layers (k, 2k, ..., 30
 models share one backbone object, so only the heads and policy steps differ. Each figure is the median
 over rounds of plain seconds / path seconds, with the slowest and fastest round. Texts are seeded
 random words (their meaning does not matter at full depth); heads are untrained (the same for speed).
-Results go to ``benchmarks/results/exit_every/<backbone>.json``.
+Results go to ``benchmarks/results/exit_every/<backbone>.json`` and BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.render import write_benchmarks_md
+from benchmarks.render_exit_every import EXIT_EVERY_DIR
 from benchmarks.suite import machine
 from epee.evaluate.wallclock import plain_forward, speedup_over, time_interleaved
 from epee.models import MultiExitModel
 from epee.policies import make_policy
 from epee.runtime.dynamic import early_exit_forward
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results" / "exit_every"
 WORDS = "aspirin dose daily tablet rash nausea pain relief worse better sleep headache patient increased levels".split()
 
 
@@ -98,7 +99,9 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5, help="Interleaved timing rounds.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--results", type=Path, default=EXIT_EVERY_DIR, help="Where the JSON goes (BENCHMARKS.md reads the default)."
+    )
     args = parser.parse_args()
     result = run(
         args.backbone,
@@ -118,6 +121,8 @@ def main() -> None:
     figure = result["every_k_over_every_layer"]
     print(f"every_{args.every} vs every_layer: {figure['median']:.3f}x [{figure['low']:.3f}-{figure['high']:.3f}]")
     print(f"results in {path}")
+    if args.results == EXIT_EVERY_DIR:
+        print(f"Wrote {write_benchmarks_md()}.")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from benchmarks.render_ablation import ablation_section
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_engines import engines_section
 from benchmarks.render_equivalence import equivalence_section, load_equivalence
+from benchmarks.render_exit_every import exit_every_section, load_exit_every
 from benchmarks.render_risk import risk_section
 from benchmarks.render_scale import scale_section
 from benchmarks.render_serve import serve_section
@@ -113,6 +114,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
     lines += small_images_section(load_small_images() if small_images is None else small_images)
     lines += equivalence_section(load_equivalence())
     lines += smollm2_section(load_smollm2())
+    lines += exit_every_section(load_exit_every())
     for result in results:
         lines += _dataset_section(result)
     return "\n".join(
