@@ -11,6 +11,9 @@ On the same rows, batches, process and machine, interleaved in random order each
   (e) epee ONNX Runtime fp32 early exit,
   (f) epee ONNX Runtime int8 early exit, its policy chosen again on the int8 graphs' own dev exits
       (what `epee calibrate EXPORT --engine onnx` does; the checkpoint's rule, policies and dev split),
+  (g) epee PyTorch int8 early exit: the backbone's Linear layers through torch.ao's dynamic quantization
+      (per channel, heads fp32; no extra dependency, but torch marks the API deprecated), policy chosen
+      again on its own dev exits — issue 15's optional path, kept in the product only if it measures worthwhile,
 at batch 1 and batch 32: rows/s, the median per-round ratio to (a) with its range, and each path's
 test metric; (f) under the checkpoint's fp32-chosen policy is scored too. ``--quantization-study``
 also scores int8 variants (which nodes, signed or not, per channel) by test metric and agreement with
@@ -22,14 +25,17 @@ does: run with ``--skip-timing`` first, then time in a quiet window with ``--reu
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from benchmarks.render_engines import render
 from epee.calibrate.risk import RiskSettings
@@ -73,7 +79,7 @@ def _export(model: MultiExitModel, directory: Path) -> Path:
 def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_name: str) -> None:
     """Choose the policy on ``engine``'s own dev exits, as `epee calibrate EXPORT --engine onnx` does, under the
     rule, value and policies the checkpoint was calibrated with, on the dev split its recipe records (the named
-    dataset's for a checkpoint without one, like the demo's); stored in the export."""
+    dataset's for a checkpoint without one, like the demo's); left in ``engine.config``."""
     recorded = model.config.calibration
     if not recorded or "result" not in recorded:
         raise SystemExit("The checkpoint's calibration was not on a labelled dev split; calibrate it with a rule.")
@@ -94,7 +100,17 @@ def _calibrate_on_own_exits(engine: OnnxModel, model: MultiExitModel, dataset_na
         allow_degenerate=recorded.get("allow_degenerate", False),
         risk=risk,
     )
-    engine.save_policy(engine.directory)
+
+
+def _torch_int8(model: MultiExitModel) -> MultiExitModel:
+    """(g): a copy of ``model`` whose backbone Linear layers run in PyTorch dynamic int8, exit heads fp32."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice, said in the table instead
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        quantized = copy.deepcopy(model).eval()
+        quantize_dynamic(quantized.backbone, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
+    return quantized
 
 
 def _run_all(engine, batches, policy, labels, metric, exit_layers):
@@ -129,6 +145,7 @@ def _score(runs, batches, labels, metric, exit_layers, policy) -> tuple[dict, di
     }
     quality["c"]["agreement_with_fp32"] = float((scores["c"][0] == scores["b"][0]).mean())
     quality["f"]["agreement_with_fp32"] = float((scores["f"][0] == scores["e"][0]).mean())
+    quality["g"]["agreement_with_fp32"] = float((scores["g"][0] == scores["d"][0]).mean())
     under_checkpoint = _run_all(runs["f"][0], batches, policy, labels, metric, exit_layers)
     quality["f_under_checkpoint_policy"] = {
         "metric": under_checkpoint[2],
@@ -158,11 +175,11 @@ def _study(exports, threads, batches, labels, metric, exit_layers, policy, score
 
 
 def _previous_scores(path: Path, checkpoint: Path, rows: int, int8: OnnxModel) -> dict:
-    """The last run's record, for --reuse-scores: it must be of this checkpoint, rows and recalibrated int8 export."""
+    """The last run's record, for --reuse-scores: it must be of this checkpoint, --rows and recalibrated int8 export."""
     if not path.is_file():
         raise SystemExit(f"--reuse-scores needs {path} from an earlier run; run without it first.")
     previous = json.loads(path.read_text())
-    if (previous["checkpoint"], previous["rows"], previous.get("int8_policy")) != (
+    if (previous["checkpoint"], previous.get("requested_rows"), previous.get("int8_policy")) != (
         str(checkpoint),
         rows,
         int8.config.policy,
@@ -209,7 +226,15 @@ def main() -> None:
         # then what `epee calibrate EXPORT --engine onnx` does.
         int8 = OnnxModel.load(quantized_copy(exports / "fp32", exports / "int8"), threads=args.threads)
         _calibrate_on_own_exits(int8, model, args.dataset)
+        int8.save_policy(int8.directory)
     int8_policy = policy_from_params(int8.config.policy)
+    torch_int8 = _torch_int8(model)
+    record_path = RESULTS_DIR / f"{args.dataset}.json"
+    previous = _previous_scores(record_path, args.checkpoint, args.rows, int8) if args.reuse_scores else None
+    if previous is None:
+        _calibrate_on_own_exits(torch_int8, model, args.dataset)
+    else:
+        torch_int8.config.policy = previous["torch_int8_policy"]
 
     dataset = load_dataset(args.dataset)
     examples = getattr(dataset, args.split)
@@ -218,7 +243,6 @@ def main() -> None:
     featurizer = featurizer_for(model)
     split = encode_split(featurizer, [examples[i] for i in chosen], model)
     labels = np.asarray(split.labels)
-    record_path = RESULTS_DIR / f"{args.dataset}.json"
 
     def batches_of(size: int, rows: int):
         order = batch_indices(min(rows, len(split)), size, lengths=split.lengths[:rows])
@@ -231,9 +255,9 @@ def main() -> None:
         "d": (model, policy),
         "e": (fp32, policy),
         "f": (int8, int8_policy),
+        "g": (torch_int8, policy_from_params(torch_int8.config.policy)),
     }
-    if args.reuse_scores:
-        previous = _previous_scores(record_path, args.checkpoint, len(split), int8)
+    if previous is not None:
         quality, study = previous["quality"], previous["quantization_study"]
     else:
         scoring_batches = batches_of(args.batch_size, len(split))
@@ -251,12 +275,14 @@ def main() -> None:
             "dataset": args.dataset,
             "split": args.split,
             "rows": len(split),
+            "requested_rows": args.rows,
             "timing_rows": min(args.timing_rows, len(split)),
             "latency_rows": min(args.latency_rows, len(split)),
             "repeats": args.repeats,
             "policy": model.config.policy,
             "int8_policy": int8.config.policy,
             "int8_calibration": int8.config.calibration["selected"],
+            "torch_int8_policy": torch_int8.config.policy,
             "num_layers": model.num_layers,
             "metric_name": dataset.metric,
             "quality": quality,

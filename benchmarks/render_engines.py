@@ -22,6 +22,7 @@ PATHS = {
     "d": "epee PyTorch early exit",
     "e": "epee ONNX Runtime fp32 early exit",
     "f": "epee ONNX Runtime int8 early exit",
+    "g": "epee PyTorch int8 early exit (torch.ao dynamic, deprecated API)",
 }
 
 
@@ -74,14 +75,18 @@ def _busy(ratio: dict) -> bool:
 
 
 def _int8_policy(record: dict) -> str:
-    """(f)'s policy, chosen again on the int8 graphs' own dev exits (older records ran the checkpoint's)."""
+    """(f)'s and (g)'s policies, chosen again on their own int8 dev exits (older records ran the checkpoint's)."""
     policy = record.get("int8_policy")
     if policy is None:
         return " for (d)-(f)"
-    return (
+    text = (
         f" for (d) and (e); for (f) {policy['name']} {json.dumps(policy.get('params'))}, chosen by the same rule on "
         "the int8 graphs' own dev exits (`epee calibrate EXPORT --engine onnx`)"
     )
+    torch_int8 = record.get("torch_int8_policy")
+    if torch_int8 is not None:
+        text += f"; for (g) {torch_int8['name']} {json.dumps(torch_int8.get('params'))}, likewise on its own"
+    return text
 
 
 def render(record: dict) -> list[str]:
@@ -106,6 +111,8 @@ def render(record: dict) -> list[str]:
         "|" + "---|" * len(header),
     ]
     for name, title in PATHS.items():
+        if name not in quality:  # a record from before the path existed
+            continue
         cells = [f"({name}) {title}", f"{quality[name]['metric']:.1f}", f"{quality[name]['mean_exit_layer']:.2f}"]
         for batch in timing.values():
             speed = batch[name]["speedup"]
