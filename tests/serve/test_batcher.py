@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -65,3 +66,42 @@ def test_layer_schedule_answers_equal_predict_whatever_the_arrival_times(model):
     probabilities = torch.cat([answer.probabilities for answer in answers])
     torch.testing.assert_close(probabilities, expected.probabilities, atol=1e-5, rtol=0)
     assert 1 < max(steps) <= 6  # rows of several requests shared layer steps, never more than the batch size
+
+
+def test_a_request_that_went_away_does_not_stop_the_worker():
+    batcher = DynamicBatcher(_zeros, max_batch_size=4, max_wait_seconds=0.2, max_queue_rows=64)
+    batcher.start()
+    gone = batcher.submit(KEY, None, ["text 0"])
+    waiting = batcher.submit(KEY, None, ["text 1"])
+    assert gone.cancel()  # its client disconnected while the rows waited for their batch
+    assert len(waiting.result(timeout=60).labels) == 1
+    assert len(batcher.submit(KEY, None, ["text 2"]).result(timeout=60).labels) == 1  # the worker lives on
+    batcher.close()
+
+
+def test_event_loop_futures_are_settled_in_one_wake_up_per_batch():
+    batcher = DynamicBatcher(_zeros, max_batch_size=4, max_wait_seconds=600, max_queue_rows=64)
+    batcher.start()
+
+    async def scenario() -> tuple[list[int], int]:
+        loop = asyncio.get_running_loop()
+        wake_ups = 0
+        threadsafe = loop.call_soon_threadsafe
+
+        def counted(*args):
+            nonlocal wake_ups
+            wake_ups += 1
+            return threadsafe(*args)
+
+        loop.call_soon_threadsafe = counted
+        futures = [loop.create_future() for _ in range(4)]
+        for row, future in enumerate(futures):
+            batcher.submit(KEY, None, [f"text {row}"], future=future)
+            if row == 1:
+                future.cancel()  # went away: skipped, the others still answered
+        await asyncio.wait(futures, timeout=60)
+        return [len(future.result().labels) for future in futures if not future.cancelled()], wake_ups
+
+    rows, wake_ups = asyncio.run(scenario())
+    batcher.close()
+    assert rows == [1, 1, 1] and wake_ups == 1  # one batch of 4 rows, one wake-up of the loop for all of them

@@ -10,11 +10,13 @@ import re
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 from typer.testing import CliRunner
 
 from epee.cli.main import app
 from epee.models import MultiExitModel
 from epee.runtime import predict
+from epee.serve.schemas import Prediction
 from epee.serve.testing import running_server
 from tests.serve.conftest import TEXTS
 
@@ -64,6 +66,9 @@ def test_top_k_and_probabilities(server, cli_answers):
     assert len(answer["top_k"]) == 2 and answer["top_k"][0]["score"] >= answer["top_k"][1]["score"]
     assert set(answer["probabilities"]) == {"better", "same", "worse"}
     assert sum(answer["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    # The route writes its JSON itself: it must stay what the OpenAPI schema (response_model) documents.
+    documented = TypeAdapter(list[Prediction]).validate_python([answer])[0].model_dump(exclude_none=True)
+    assert documented == answer
 
 
 def test_200_concurrent_requests_are_batched_and_answered_correctly(server, cli_answers):

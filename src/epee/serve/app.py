@@ -35,7 +35,10 @@ def create_app(service: PredictionService) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=service.settings.max_body_bytes, metrics=service.metrics)
-    protected = [Depends(bearer_token_check(service.settings.api_token))]
+    # Without a token there is nothing to check: no dependency, so FastAPI solves none per request
+    # (and the OpenAPI schema names no security scheme the server would not ask for).
+    token = service.settings.api_token
+    protected = [Depends(bearer_token_check(token))] if token is not None else []
     app.include_router(health_router(service))
     app.include_router(predict_router(service), dependencies=protected)
     app.include_router(oip_router(service), dependencies=protected)

@@ -13,7 +13,7 @@ from epee.serve.errors import ServeError
 _bearer = HTTPBearer(auto_error=False, description="The value of EPEE_API_TOKEN, when the server has one.")
 
 
-def bearer_token_check(token: str | None):
+def bearer_token_check(token: str):
     """A FastAPI dependency that refuses requests without ``Authorization: Bearer <token>`` (401).
 
     It is a coroutine so FastAPI runs it on the event loop: a plain function would be sent to a worker
@@ -21,8 +21,6 @@ def bearer_token_check(token: str | None):
     """
 
     async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-        if token is None:
-            return
         given = credentials.credentials if credentials is not None else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise ServeError(

@@ -11,6 +11,8 @@ route answers 503), so a traffic burst cannot grow memory and latency without li
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -47,12 +49,51 @@ class Job:
     policy: ExitPolicy
     texts: Sequence[str]
     pairs: Sequence[str] | None
+    future: Future | asyncio.Future = field(default_factory=Future)
     enqueued: float = field(default_factory=time.perf_counter)
-    future: Future = field(default_factory=Future)
 
     @property
     def rows(self) -> int:
         return len(self.texts)
+
+
+Outcome = Predictions | BaseException
+
+
+def settle(jobs: Sequence[Job], outcomes: Sequence[Outcome]) -> None:
+    """Give each job its rows' predictions, or the error that failed them, from the worker thread.
+
+    Futures of an event loop are settled in one callback per loop: a batch wakes the loop once, not
+    once per request (each wake-up writes to the loop's pipe and hands the interpreter lock back and
+    forth while the worker still has rows to hand out). A request that went away (its future was
+    cancelled) is skipped.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Outcome]]] = {}
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(job.future, asyncio.Future):
+            by_loop.setdefault(job.future.get_loop(), []).append((job.future, outcome))
+        else:
+            _set(job.future, outcome)
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_set_all, pairs)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _set_all(pairs: list[tuple[asyncio.Future, Outcome]]) -> None:
+    for future, outcome in pairs:
+        _set(future, outcome)
+
+
+def _set(future: Future | asyncio.Future, outcome: Outcome) -> None:
+    try:
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+    except (asyncio.InvalidStateError, concurrent.futures.InvalidStateError):
+        pass  # cancelled: the request went away while its rows ran
 
 
 RunBatch = Callable[[ExitPolicy, list[str], list[str] | None], Predictions]
@@ -96,10 +137,16 @@ class RowQueue:
         self._worker.start()
 
     def submit(
-        self, key: BatchKey, policy: ExitPolicy, texts: Sequence[str], pairs: Sequence[str] | None = None
-    ) -> Future:
-        """Queue one request's rows; the future resolves to their :class:`Predictions`, in order."""
-        job = Job(key, policy, texts, pairs)
+        self,
+        key: BatchKey,
+        policy: ExitPolicy,
+        texts: Sequence[str],
+        pairs: Sequence[str] | None = None,
+        future: Future | asyncio.Future | None = None,
+    ) -> Future | asyncio.Future:
+        """Queue one request's rows; ``future`` (by default a new thread-safe one) resolves to their
+        :class:`Predictions`, in order. A caller on an event loop passes one of its loop's futures."""
+        job = Job(key, policy, texts, pairs, Future() if future is None else future)
         with self._condition:
             if self._closing:
                 raise Draining()
@@ -191,15 +238,14 @@ class DynamicBatcher(RowQueue):
             predictions = self._run_batch(jobs[0].policy, texts, pairs)
         except Exception as error:  # every waiting request must hear of it
             logger.error("A batch of %d rows failed with %s.", len(texts), type(error).__name__)
-            for job in jobs:
-                job.future.set_exception(error)
+            settle(jobs, [error] * len(jobs))
             return
         seconds = time.perf_counter() - started
-        start = 0
+        outcomes, start = [], 0
         for job in jobs:
             rows = slice(start, start + job.rows)
             start += job.rows
-            job.future.set_result(
+            outcomes.append(
                 Predictions(
                     predictions.logits[rows],
                     predictions.exit_layer[rows],
@@ -208,5 +254,6 @@ class DynamicBatcher(RowQueue):
                     predictions.num_layers,
                 )
             )
+        settle(jobs, outcomes)
         if self._observe is not None:
             self._observe(jobs[0].key, [len(texts)], [started - job.enqueued for job in jobs], seconds, predictions)

@@ -18,7 +18,7 @@ import torch
 from epee.models import MultiExitModel
 from epee.runtime.dynamic import LayerLoop
 from epee.runtime.predict import encode_batch, predictions_from_exits
-from epee.serve.batcher import Job, RowQueue
+from epee.serve.batcher import Job, RowQueue, settle
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,8 @@ class LayerwiseBatcher(RowQueue):
                     self._admit(loop, more, owners, running)
         except Exception as error:  # every request in the loop must hear of it
             logger.error("A layer-wise run failed with %s.", type(error).__name__)
-            for entry in running:
-                if not entry.job.future.done():
-                    entry.job.future.set_exception(error)
+            waiting = [entry.job for entry in running if entry.left]
+            settle(waiting, [error] * len(waiting))
 
     def _admit(self, loop: LayerLoop, jobs: list[Job], owners: dict, running: list[_Running]) -> None:
         texts = [text for job in jobs for text in job.texts]
@@ -93,8 +92,10 @@ class LayerwiseBatcher(RowQueue):
         return done
 
     def _finish(self, done: list[_Running], batch_rows: list[int], seconds: float) -> None:
-        for entry in done:
-            entry.job.future.set_result(predictions_from_exits(self._model, entry.logits, entry.exit_index))
+        settle(
+            [entry.job for entry in done],
+            [predictions_from_exits(self._model, entry.logits, entry.exit_index) for entry in done],
+        )
         if self._observe is not None:
             result = predictions_from_exits(
                 self._model,

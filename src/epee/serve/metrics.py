@@ -61,14 +61,20 @@ class ServeMetrics:
         )
         queue_size = Gauge("epee_queue_size", "Rows waiting for a batch.", registry=registry)
         queue_size.set_function(queued_rows)
+        self._by_route: dict[str, tuple] = {}  # route -> its children of the per-route series
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(route).inc()
+        children = self._by_route.get(route)
+        if children is None:  # routes are few (path templates), so each is looked up once
+            children = (self.requests.labels(route), self.successes.labels(route), self.request_duration.labels(route))
+            self._by_route[route] = children
+        requests, successes, duration = children
+        requests.inc()
         if status < 400:
-            self.successes.labels(route).inc()
+            successes.inc()
         else:
             self.failures.labels(route, str(status)).inc()
-        self.request_duration.labels(route).observe(seconds)
+        duration.observe(seconds)
 
     def observe_batch(
         self, key: BatchKey, batch_rows: list[int], queue_seconds: list[float], seconds: float, predictions: Predictions

@@ -41,6 +41,10 @@ class PredictionService:
         self.calibrated = model.config.policy is not None
         self.default_policy = resolve_policy(model, None)
         self.full_depth_policy = make_policy("budget", exit_layer=len(model.exit_layers))
+        # The two choices nearly every request makes, keyed once rather than per request.
+        self._full_depth = self._key("full_depth", self.full_depth_policy), self.full_depth_policy
+        default_kind = "calibrated" if self.calibrated else "full_depth"
+        self._default = self._key(default_kind, self.default_policy), self.default_policy
         queue_settings = {
             "max_batch_size": settings.max_batch_size,
             "max_wait_seconds": settings.max_wait_seconds,
@@ -82,11 +86,9 @@ class PredictionService:
         if choice.policy_params is not None and choice.policy is None:
             raise ServeError(422, "policy_params needs a policy name beside it.", "validation")
         if choice.full_depth:
-            return self._key("full_depth", self.full_depth_policy), self.full_depth_policy
+            return self._full_depth
         if choice.policy is None:
-            return self._key(
-                "calibrated" if self.calibrated else "full_depth", self.default_policy
-            ), self.default_policy
+            return self._default
         policy = self._custom_policy(choice.policy, choice.policy_params or {})
         return self._key("custom", policy), policy
 
@@ -109,9 +111,11 @@ class PredictionService:
         self, texts: Sequence[str], pairs: Sequence[str] | None, key: BatchKey, policy: ExitPolicy
     ) -> Predictions:
         """Queue the rows and wait for their batch; a full queue or a shutdown answers 503 with Retry-After."""
-        key = key._replace(pairs=pairs is not None)
+        if key.pairs != (pairs is not None):
+            key = key._replace(pairs=pairs is not None)
+        future = asyncio.get_running_loop().create_future()
         try:
-            future = self.batcher.submit(key, policy, texts, pairs)
+            self.batcher.submit(key, policy, texts, pairs, future)
         except QueueFull:
             raise ServeError(
                 503,
@@ -124,7 +128,7 @@ class PredictionService:
             raise ServeError(
                 503, "The server is shutting down.", "unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}
             ) from None
-        return await asyncio.wrap_future(future)
+        return await future
 
     def _run_batch(self, policy: ExitPolicy, texts: list[str], pairs: list[str] | None) -> Predictions:
         return predict(self.model, texts, pairs, policy=policy, batch_size=self.settings.max_batch_size)
