@@ -180,3 +180,21 @@ def test_calibrating_an_export_needs_the_onnx_engine(exported, tmp_path):
     assert result.exit_code == 2
     words = " ".join(result.output.split())
     assert "is an ONNX export, not a PyTorch checkpoint" in words and "take an export with --engine onnx" in words
+
+
+def test_certifying_an_fp32_export_on_unlabelled_texts_gives_the_checkpoints_certificate(exported, tmp_path):
+    notes = tmp_path / "notes.csv"
+    notes.write_text("note\n" + "\n".join(varied_texts(200, seed=5)) + "\n")
+    certified = {}
+    for engine, source in (("torch", "checkpoint"), ("onnx", "onnx")):
+        output = tmp_path / engine
+        command = ["calibrate", str(exported / source), "--rule", "risk", "--risk", "consistency", "--epsilon", "10"]
+        command += ["--calibration-data", str(notes), "--text-column", "note", "-o", str(output), "--engine", engine]
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        certified[engine] = json.loads((output / "policy.json").read_text())
+    words = " ".join(result.output.split())
+    assert "calibrated on this export's own ONNX Runtime graphs (fp32 weights)" in words
+    assert certified["onnx"]["calibration"].pop("engine") == {"name": "onnx", "quantization": None}
+    assert certified["onnx"] == certified["torch"]  # the same tested candidates, p-values and certified setting
+    assert certified["torch"]["calibration"]["certificate"]["certified"], "a faster setting must be certified here"

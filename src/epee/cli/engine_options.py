@@ -30,3 +30,12 @@ def load_for_engine(path: Path, engine: str, allow_external_backbone: bool = Fal
     model = MultiExitModel.from_pretrained(path, allow_external_backbone=allow_external_backbone)
     model.merge_peft()
     return model
+
+
+def engine_words(model) -> str:
+    """How a calibration on an ONNX export is said: on which graphs the exits were computed ("" for PyTorch)."""
+    engine = (model.config.calibration or {}).get("engine")
+    if engine is None:
+        return ""
+    weights = "int8" if engine["quantization"] else "fp32"
+    return f", calibrated on this export's own ONNX Runtime graphs ({weights} weights)"

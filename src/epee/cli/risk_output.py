@@ -57,6 +57,7 @@ def calibrate_on_file(
     With ``engine="onnx"``, ``checkpoint`` is an export and the risk is certified on its own graphs' exits.
     """
     from epee.calibrate.model_calibration import store_certificate
+    from epee.cli.engine_options import engine_words
     from epee.errors import EpeeError
     from epee.models.multi_exit import copy_checkpoint
     from epee.policies import DEPLOYABLE_POLICIES
@@ -85,4 +86,7 @@ def calibrate_on_file(
         copy_checkpoint(checkpoint, output)
     store_certificate(model, control, split=str(path))
     model.save_policy(output or checkpoint)
-    console.print(f"Stored {control.policy} ({format_params_short(control.params)}) in {output or checkpoint}.")
+    console.print(
+        f"Stored {control.policy} ({format_params_short(control.params)}){engine_words(model)} "
+        f"in {output or checkpoint}."
+    )

@@ -16,7 +16,7 @@ from epee.cli.calibration_options import (
 )
 from epee.cli.checkpoint_options import AllowExternalBackboneOption
 from epee.cli.data_options import DataOverrides, with_data_options
-from epee.cli.engine_options import ENGINES
+from epee.cli.engine_options import ENGINES, engine_words
 from epee.cli.errors import user_errors
 from epee.cli.output import console
 from epee.cli.risk_output import show_certificate
@@ -123,12 +123,3 @@ def calibrate(
         f"{100 * selected.metric:.2f} vs last exit {100 * result.last_exit_metric:.2f}, layer speed-up "
         f"{selected.layer_speedup:.2f}x{engine_words(model)}; stored in {output or checkpoint}."
     )
-
-
-def engine_words(model) -> str:
-    """How an ONNX export's calibration is said: on which graphs the exits were computed."""
-    engine = (model.config.calibration or {}).get("engine")
-    if engine is None:
-        return ""
-    weights = "int8" if engine["quantization"] else "fp32"
-    return f", calibrated on this export's own ONNX Runtime graphs ({weights} weights)"
