@@ -47,6 +47,7 @@ from epee.models.inputs import encode_split, featurizer_for
 from epee.policies import make_policy, policy_from_params
 from epee.policies.scores import predictions
 from epee.runtime import early_exit_forward
+from epee.runtime.exit_logits import collect_exit_logits, per_exit_metric
 from epee.runtime.onnx_engine import OnnxModel
 from epee.runtime.onnx_export import MANIFEST_NAME, export_onnx, quantized_copy
 from epee.tasks.encoding import batch_indices
@@ -127,6 +128,16 @@ def _run_all(engine, batches, policy, labels, metric, exit_layers):
     logits = torch.cat(logits)
     predicted = predictions(logits, multi_label=engine.config.multi_label).numpy()
     return predicted, torch.cat(exits).float(), 100 * metric(predicted, labels)
+
+
+def _check_against_the_product(model, featurizer, split, metric, plain_metric: float) -> None:
+    """Path (a)'s metric must be the last exit's as ``epee evaluate`` scores the same rows: a guard against
+    predictions and labels drifting out of order (they did once: batches are length-sorted). Half a point of
+    slack: padding differs between the two batchings, which may flip a near-tie, never a whole metric."""
+    logits = collect_exit_logits(model, featurizer, split, batch_size=32, description="product check")
+    expected = 100 * per_exit_metric(logits, split.labels, metric, model.config.multi_label)[-1]
+    if abs(expected - plain_metric) > 0.5:
+        raise SystemExit(f"path (a) scored {plain_metric:.4f} where the product's last exit scores {expected:.4f}")
 
 
 def _score(runs, batches, labels, metric, exit_layers, policy) -> tuple[dict, dict]:
@@ -244,9 +255,10 @@ def main() -> None:
     split = encode_split(featurizer, [examples[i] for i in chosen], model)
     labels = np.asarray(split.labels)
 
-    def batches_of(size: int, rows: int):
-        order = batch_indices(min(rows, len(split)), size, lengths=split.lengths[:rows])
-        return [featurizer.collate([split.features[i] for i in batch]) for batch in order]
+    def batches_of(size: int, rows: int) -> tuple[list, np.ndarray]:
+        """Length-sorted batches of the first ``rows`` rows, and the row order they come out in."""
+        order = list(batch_indices(min(rows, len(split)), size, lengths=split.lengths[:rows]))
+        return [featurizer.collate([split.features[i] for i in batch]) for batch in order], np.concatenate(order)
 
     runs = {
         "a": (model, None),
@@ -260,8 +272,10 @@ def main() -> None:
     if previous is not None:
         quality, study = previous["quality"], previous["quantization_study"]
     else:
-        scoring_batches = batches_of(args.batch_size, len(split))
+        scoring_batches, row_order = batches_of(args.batch_size, len(split))
+        labels = labels[row_order]  # the paths' predictions come out in the batches' (length-sorted) order
         quality, scores = _score(runs, scoring_batches, labels, metric, model.exit_layers, policy)
+        _check_against_the_product(model, featurizer, split, metric, quality["a"]["metric"])
         study = {}
         if args.quantization_study:
             study = _study(exports, args.threads, scoring_batches, labels, metric, model.exit_layers, policy, scores)
@@ -304,7 +318,7 @@ def main() -> None:
     save()
     if not args.skip_timing:
         for batch_size, rows in ((1, args.latency_rows), (args.batch_size, args.timing_rows)):
-            batches = batches_of(batch_size, rows)
+            batches, _ = batches_of(batch_size, rows)
             calls = {
                 name: (lambda batch, e=engine: plain_forward(e, batch))
                 if chosen_policy is None
