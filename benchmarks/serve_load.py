@@ -1,7 +1,7 @@
 """Load benchmark of ``epee serve``: N concurrent single-text clients on loopback for a fixed time.
 
     python -m benchmarks.serve_load [--checkpoint /work/runs/demo/checkpoint] [--seconds 8] [--rounds 3]
-        [--schedules batch,layer]
+        [--schedules batch,layer] [--server-core 1] [--client-core 0]
 
 In one run, with cells in a random order per round: (a) the checkpoint's calibrated policy and
 (b) ``full_depth`` on the same server, at 1, 8, 32 and 128 clients, on one server per ``--schedule``;
@@ -87,9 +87,10 @@ async def _load_cell(url: str, texts: list[str], clients: int, seconds: float, f
     }
 
 
-def _offline_cell(model: MultiExitModel, texts: list[str], policy, seconds: float) -> dict:
-    """``predict`` at batch 32 over successive chunks of the texts until the time is up."""
-    os.sched_setaffinity(0, {MODEL_CORE})
+def _offline_cell(model: MultiExitModel, texts: list[str], policy, seconds: float, cores: tuple[int, int]) -> dict:
+    """``predict`` at batch 32 over successive chunks of the texts until the time is up, on the server's core."""
+    model_core, client_core = cores
+    os.sched_setaffinity(0, {model_core})
     rows, layers, index = 0, 0.0, 0
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -99,7 +100,7 @@ def _offline_cell(model: MultiExitModel, texts: list[str], policy, seconds: floa
             rows, layers, index = rows + len(chunk), layers + float(result.exit_layer.sum()), index + OFFLINE_CHUNK
         elapsed, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
-        os.sched_setaffinity(0, {CLIENT_CORE})
+        os.sched_setaffinity(0, {client_core})
     return {"rows": rows, "seconds": elapsed, "cpu_seconds": cpu_seconds, "mean_exit_layer": layers / rows}
 
 
@@ -153,12 +154,15 @@ def main() -> None:
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="The server's batching wait.")
     parser.add_argument("--schedules", default="batch,layer", help="One server per `epee serve --schedule` value.")
     parser.add_argument("--output", type=Path, default=RESULT, help="Where to write the JSON results.")
+    parser.add_argument("--server-core", type=int, default=MODEL_CORE, help="Core of the servers and offline cells.")
+    parser.add_argument("--client-core", type=int, default=CLIENT_CORE, help="Core of the load clients.")
     args = parser.parse_args()
+    cores = (args.server_core, args.client_core)
     client_counts = [int(value) for value in args.clients.split(",")]
     schedules = args.schedules.split(",")
     rng = random.Random(args.seed)
     torch.set_num_threads(1)
-    os.sched_setaffinity(0, {CLIENT_CORE})
+    os.sched_setaffinity(0, {args.client_core})
 
     texts = [example.text for example in load_dataset("drugreview", seed=42).test]
     model = MultiExitModel.from_pretrained(args.checkpoint)
@@ -170,7 +174,7 @@ def main() -> None:
     cells: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         server_env = {"OMP_NUM_THREADS": "1"}
-        prefix = ["taskset", "-c", str(MODEL_CORE)]
+        prefix = ["taskset", "-c", str(args.server_core)]
         servers = {}
         for schedule in schedules:
             options = ["--max-wait-ms", str(args.max_wait_ms), "--schedule", schedule]
@@ -181,7 +185,7 @@ def main() -> None:
         for server in servers.values():
             for full in (False, True):  # warm-up: connections, allocator, first batches
                 asyncio.run(_load_cell(server.url, texts, 8, 2.0, full))
-        _offline_cell(model, texts, calibrated, 1.0)
+        _offline_cell(model, texts, calibrated, 1.0, cores)
         for round_index in range(args.rounds):
             plan = [
                 (schedule, mode, clients) for schedule in schedules for mode in ("a", "b") for clients in client_counts
@@ -190,7 +194,7 @@ def main() -> None:
             rng.shuffle(plan)
             for kind, mode, clients in plan:
                 if kind == "offline":
-                    cell = _offline_cell(model, texts, calibrated if mode == "a" else full_depth, args.seconds)
+                    cell = _offline_cell(model, texts, calibrated if mode == "a" else full_depth, args.seconds, cores)
                 else:
                     server = servers[kind]
                     before, cpu_before = _batch_histogram(server.url), _cpu_seconds(server.process.pid)
@@ -256,11 +260,10 @@ def main() -> None:
         "ratios": ratios,
         "machine": {
             "processor": platform.processor() or platform.machine(),
-            "cores_used": {"server_and_offline": MODEL_CORE, "clients": CLIENT_CORE},
+            "cores_used": {"server_and_offline": args.server_core, "clients": args.client_core},
             "torch_threads": 1,
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
-            "shared": "yes: about eight engineers ran jobs on the same two cores during the run",
             "cpu_count": os.cpu_count(),
             "versions": {name: version(name) for name in ("torch", "transformers", "fastapi", "uvicorn", "epee")},
         },

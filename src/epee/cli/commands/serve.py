@@ -47,10 +47,6 @@ def serve(
     Set EPEE_API_TOKEN to require `Authorization: Bearer <token>` on every route but the health probes.
     SIGTERM stops accepting connections, finishes what is queued, and exits 0.
     """
-    # The batcher tokenises one batch at a time on the core it shares with the event loop: the Rust
-    # tokenizer's thread pool only adds hand-offs there (about 0.2 ms of CPU per request, measured).
-    # Before anything loads a tokenizer; a value the user set wins.
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import uvicorn
 
     from epee.serve import PredictionService, ServeSettings, create_app
