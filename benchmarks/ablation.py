@@ -112,7 +112,10 @@ def run_arm(dataset, setup: Setup, name: str, arm: Arm, state_dir: Path | None) 
     model = build_text_model(dataset, **(options | arm.model))
     train_on_dataset(model, dataset, settings, state_dir=state_dir)
     history = model.config.training["history"]
-    dev = calibrate_on_dev(model, dataset, value=EPSILON)
+    try:
+        dev, did_not_learn = calibrate_on_dev(model, dataset, value=EPSILON), None
+    except EpeeError as error:  # every setting is degenerate on dev: shown in the table, never the winner
+        dev, did_not_learn = calibrate_on_dev(model, dataset, value=EPSILON, allow_degenerate=True), str(error)
     test = assess_on_test(model, dataset, {dev.selected.policy: dev.selected}, timing=False, seed=setup.seed)
     (on_test,) = test.evaluations
     return {
@@ -136,6 +139,7 @@ def run_arm(dataset, setup: Setup, name: str, arm: Arm, state_dir: Path | None) 
         },
         "test_of_dev_choice": {"test_metric": on_test.test_metric, "layer_speedup": on_test.layer_speedup},
         "oracle_dev_layer_speedup": dev.calibration.oracle.layer_speedup,
+        "did_not_learn": did_not_learn,
         "wall_seconds": round(time.monotonic() - started, 1),
         "cpu_seconds": round(time.process_time() - cpu_started, 1),
     }

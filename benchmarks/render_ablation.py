@@ -20,7 +20,8 @@ CLOCKS = {"cpu": "CPU minutes (a paused or preempted run does not spend them)", 
 WINNER_RULE = (
     "among the arms whose last-exit dev metric is within 1 point of the best arm's, the highest dev-calibrated "
     "layer speed-up (the suite's rule: the fastest policy setting within 1 point of the arm's own last exit on "
-    "dev); ties go to the higher mean dev metric over exits, then to the arm listed first"
+    "dev); ties go to the higher mean dev metric over exits, then to the arm listed first; an arm whose every "
+    "calibrated setting is degenerate on dev (it did not learn) takes no part"
 )
 OVERALL_RULE = (
     "among the arms that pass the 1-point last-exit test on every dataset, the highest mean dev-calibrated "
@@ -35,11 +36,12 @@ def load_ablation(results_dir: Path = ABLATION_DIR) -> list[dict]:
 
 
 def _finished(arms: Mapping[str, dict]) -> dict[str, dict]:
-    return {name: arm for name, arm in arms.items() if "per_exit_dev" in arm}
+    """The arms that learned: those whose every calibrated setting was degenerate on dev take no part."""
+    return {name: arm for name, arm in arms.items() if not arm.get("did_not_learn")}
 
 
 def qualifying_arms(arms: Mapping[str, dict]) -> list[str]:
-    """The finished arms whose last-exit dev metric is at most one point below the best arm's."""
+    """The arms that learned whose last-exit dev metric is at most one point below the best such arm's."""
     finished = _finished(arms)
     if not finished:
         return []
@@ -119,7 +121,7 @@ def _dataset_lines(result: dict) -> list[str]:
                 f"{training['steps']} ({training['stopped_by']})",
                 " ".join(_points(value) for value in arm["per_exit_dev"]),
                 _points(float(np.mean(arm["per_exit_dev"]))),
-                _points(arm["per_exit_dev"][-1]) + ("" if name in qualifying else " (>1 pt below)"),
+                _points(arm["per_exit_dev"][-1]) + _out_of_the_running(arm, name in qualifying),
                 f"{selected['dev_layer_speedup']:.2f}x {selected['policy']} {format_params_short(selected['params'])}",
                 " ".join(_points(value) for value in arm["per_exit_test"]),
                 _points(on_test["test_metric"]),
@@ -146,6 +148,12 @@ def _dataset_lines(result: dict) -> list[str]:
         f"Dev winner: **{best or 'none'}**.",
         "",
     ]
+
+
+def _out_of_the_running(arm: dict, qualifies: bool) -> str:
+    if arm.get("did_not_learn"):
+        return " (did not learn)"
+    return "" if qualifies else " (>1 pt below)"
 
 
 def _points(value: float) -> str:

@@ -31,6 +31,13 @@ def test_the_winner_is_the_fastest_on_dev_among_arms_within_a_point_of_the_best_
     assert winner(arms) == "uniform"
 
 
+def test_an_arm_that_did_not_learn_is_shown_but_never_chosen_nor_the_reference():
+    arms = {"asc": _arm(0.60, 1.2), "two_stage": _arm(0.70, 6.0) | {"did_not_learn": "every setting is degenerate"}}
+    assert qualifying_arms(arms) == ["asc"]  # the best last exit is asc's: two_stage's does not count
+    assert winner(arms) == "asc"
+    assert "70.0 (did not learn)" in "\n".join(ablation_section([_result(arms)]))
+
+
 def test_test_figures_never_take_part_in_the_choice():
     arms = {
         "asc": _arm(0.80, 1.5, test_last=0.60, test_speedup=1.0),  # poor on test: reported, not used
