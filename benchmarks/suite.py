@@ -50,7 +50,7 @@ from epee.tasks.degeneracy import majority_predictions
 from epee.tasks.metrics import binary_auc, metric_for, metrics_beside
 from epee.train import TrainingSettings
 from epee.workflow.assessment import assess_on_test, calibrate_on_dev
-from epee.workflow.fit import build_image_model, build_text_model, holds_images, train_on_dataset
+from epee.workflow.fit import SCRATCH_LAYERS, build_image_model, build_text_model, holds_images, train_on_dataset
 
 logger = logging.getLogger("benchmarks.suite")
 
@@ -137,9 +137,7 @@ def trained_model(
             return saved
     torch.manual_seed(settings.seed)
     if holds_images(dataset):
-        model = build_image_model(dataset)
-        if single_exit:
-            model = build_image_model(dataset, first_exit_layer=model.num_layers)
+        model = build_image_model(dataset, first_exit_layer=SCRATCH_LAYERS if single_exit else 1)
     else:
         options = {"backbone": DEFAULT_BACKBONE, "max_length": plan.max_length, "truncation": plan.truncation}
         if single_exit:

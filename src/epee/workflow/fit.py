@@ -26,6 +26,7 @@ from epee.train.trainer import TrainingHistory, train
 logger = logging.getLogger(__name__)
 
 SCRATCH_PATCH_SIZE = 4
+SCRATCH_LAYERS = 6
 MAX_SCRATCH_IMAGE_SIZE = 64
 """Larger images are shrunk to this side: 16 x 16 patches of 4 pixels (257 tokens) is what a ViT trained from
 scratch on a few thousand images on CPU can afford; sharper detail needs a pretrained vision backbone."""
@@ -122,7 +123,12 @@ def build_text_model(
 
 
 def build_image_model(
-    dataset: Dataset, *, num_layers: int = 6, first_exit_layer: int = 1, exit_every: int = 1, dropout: float = 0.1
+    dataset: Dataset,
+    *,
+    num_layers: int = SCRATCH_LAYERS,
+    first_exit_layer: int = 1,
+    exit_every: int = 1,
+    dropout: float = 0.1,
 ) -> MultiExitModel:
     """A multi-exit ViT trained from scratch on ``dataset``'s images (see :func:`scratch_vit`), sized by
     :func:`scratch_image_shape`."""
