@@ -24,6 +24,7 @@ from benchmarks.render_serve import serve_section
 from benchmarks.render_smollm2 import load_smollm2, smollm2_section
 from benchmarks.render_training import training_section
 from epee.calibrate.select import fastest_within
+from epee.defaults import DEFAULT_BACKBONE
 from epee.errors import EpeeError
 from epee.formatting import format_params
 from epee.policies.registry import upgrade_stored_params
@@ -110,13 +111,15 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
                 *engines_section(),
             ]
         )
-    lines += _setup(results) + _summary(results) + balanced_section(results)
+    default = [result for result in results if backbone_of(result) == DEFAULT_BACKBONE]
+    lines += _setup(default) + _summary(default) + balanced_section(default)
     lines += small_images_section(load_small_images() if small_images is None else small_images)
     lines += equivalence_section(load_equivalence())
     lines += smollm2_section(load_smollm2())
     lines += exit_every_section(load_exit_every())
-    for result in results:
+    for result in default:
         lines += _dataset_section(result)
+    lines += _other_backbones([result for result in results if backbone_of(result) != DEFAULT_BACKBONE])
     return "\n".join(
         lines
         + training_section()
@@ -126,6 +129,23 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
         + scale_section()
         + engines_section()
     )
+
+
+def backbone_of(result: dict) -> str:
+    """The text backbone a suite run trained (runs from before ``--backbone`` all used the default)."""
+    return result["plan"].get("backbone", DEFAULT_BACKBONE)
+
+
+def _other_backbones(results: Sequence[dict]) -> list[str]:
+    """Runs of ``python -m benchmarks.suite --backbone NAME``, kept apart from the default backbone's tables."""
+    lines = []
+    for backbone in sorted({backbone_of(result) for result in results}):
+        runs = [result for result in results if backbone_of(result) == backbone]
+        lines += [f"## Backbone {backbone}", "", _setup_table(runs), ""]
+        lines += _summary(runs, heading=f"### {backbone}: summary (test)")
+        for result in runs:
+            lines += _dataset_section(result, heading=f"### {result['dataset']} ({backbone})")
+    return lines
 
 
 def _setup(results: Sequence[dict]) -> list[str]:
@@ -138,6 +158,10 @@ def _setup(results: Sequence[dict]) -> list[str]:
         f"run on {', '.join(sorted({result['machine']['date'] for result in results}))}.",
         "",
     ]
+    return [*lines, _setup_table(results), ""]
+
+
+def _setup_table(results: Sequence[dict]) -> str:
     rows = []
     for result in results:
         sizes = " / ".join(str(result["sizes"].get(split, 0)) for split in ("train", "dev", "test"))
@@ -158,13 +182,12 @@ def _setup(results: Sequence[dict]) -> list[str]:
             )
         )
     headers = ("dataset", "task", "metric", "train / dev / test", "model", "training")
-    lines.append(to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers))))
-    return [*lines, ""]
+    return to_markdown(Table(headers=headers, rows=tuple(rows), numeric_from=len(headers)))
 
 
-def _summary(results: Sequence[dict]) -> list[str]:
+def _summary(results: Sequence[dict], heading: str = "## Summary (test)") -> list[str]:
     lines = [
-        "## Summary (test)",
+        heading,
         "",
         "Best = the policy the dev split selects with the rule `epee calibrate` uses (fastest on dev with dev "
         "metric within 1 point of the last exit's); its test figures are only reported. Single-exit = a plain "
@@ -262,11 +285,11 @@ def _against_single_exit(results: Sequence[dict]) -> list[str]:
     ]
 
 
-def _dataset_section(result: dict) -> list[str]:
+def _dataset_section(result: dict, heading: str | None = None) -> list[str]:
     last = result["per_exit_test"][-1]
     per_exit = ", ".join(_points(value) for value in result["per_exit_test"])
     lines = [
-        f"## {result['dataset']}",
+        heading or f"## {result['dataset']}",
         "",
         f"Test {result['metric']} per exit (layers 1-{result['num_layers']}): {per_exit}. "
         f"Oracle: {result['oracle_dev_layer_speedup']:.2f}x on dev, "

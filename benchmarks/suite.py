@@ -27,6 +27,7 @@ import argparse
 import importlib.metadata
 import json
 import logging
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -63,6 +64,7 @@ class Plan:
 
     max_examples: dict[str, int] = field(default_factory=dict)
     loader_options: dict[str, object] = field(default_factory=dict)
+    backbone: str = DEFAULT_BACKBONE  # text datasets only; images train a ViT from scratch
     max_length: int = 128
     truncation: str = "head"
     epochs: int = 3
@@ -99,6 +101,11 @@ class Training:
     eval_every_steps: int = 250
     patience: int = 3
     epochs: int = 10  # full training ends by early stopping or the budget long before this
+
+
+def run_name(dataset: str, plan: Plan) -> str:
+    """What a run's results and checkpoints are called: the dataset, with the backbone where it is not the default."""
+    return dataset if plan.backbone == DEFAULT_BACKBONE else f"{dataset}-{Path(plan.backbone).name}"
 
 
 def full_training_plan(plan: Plan) -> Plan:
@@ -139,9 +146,9 @@ def trained_model(
     if holds_images(dataset):
         model = build_image_model(dataset, first_exit_layer=SCRATCH_LAYERS if single_exit else 1)
     else:
-        options = {"backbone": DEFAULT_BACKBONE, "max_length": plan.max_length, "truncation": plan.truncation}
+        options = {"backbone": plan.backbone, "max_length": plan.max_length, "truncation": plan.truncation}
         if single_exit:
-            options["first_exit_layer"] = load_backbone_config(DEFAULT_BACKBONE).num_hidden_layers
+            options["first_exit_layer"] = load_backbone_config(plan.backbone).num_hidden_layers
         model = build_text_model(dataset, **options)
     train_on_dataset(model, dataset, settings, state_dir=state_dir)
     if checkpoint is not None:
@@ -168,7 +175,7 @@ def training_facts(model: MultiExitModel, budget_minutes: float) -> dict:
 
 def single_exit_baseline(dataset, plan: Plan, settings: TrainingSettings, checkpoints: Path | None) -> dict:
     """The plain fine-tune's last-exit metric on dev and test, and its training, on the same budget."""
-    checkpoint = None if checkpoints is None else checkpoints / f"{dataset.name}-single-exit"
+    checkpoint = None if checkpoints is None else checkpoints / f"{run_name(dataset.name, plan)}-single-exit"
     model = trained_model(dataset, plan, settings, single_exit=True, checkpoint=checkpoint)
     model.merge_peft()
     featurizer = featurizer_for(model)
@@ -196,8 +203,10 @@ def run_dataset(
     if training.full:
         plan = full_training_plan(plan)
     dataset = load_dataset(name, max_examples=plan.max_examples or None, seed=seed, **plan.loader_options)
+    if holds_images(dataset) and plan.backbone != DEFAULT_BACKBONE:
+        raise EpeeError(f"{name} holds images, which train a ViT from scratch: --backbone applies to text datasets.")
     settings = training_settings(plan, training, seed)
-    checkpoint = None if checkpoints is None else checkpoints / name
+    checkpoint = None if checkpoints is None else checkpoints / run_name(name, plan)
     model = trained_model(dataset, plan, settings, single_exit=False, checkpoint=checkpoint)
     dev = calibrate_on_dev(model, dataset, value=EPSILON)
     test = assess_on_test(model, dataset, dev.selections, wallclock_rows=wallclock_rows, seed=seed, timing=timing)
@@ -255,6 +264,8 @@ def machine() -> dict:
         "platform": platform.platform(),
         "processor": platform.machine(),
         "threads": torch.get_num_threads(),
+        # Read just after the timing: above the threads used, the wall clock shared its cores with other work.
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "versions": versions,
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -276,6 +287,11 @@ def main() -> None:
     parser.add_argument("--single-exit-baseline", action="store_true", help="Also a one-exit fine-tune, same budget.")
     parser.add_argument("--checkpoints", type=Path, help="Save (and reuse, and resume) trained models here.")
     parser.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        help="Text backbone (e.g. mpnet after epee-install-mpnet); other than the default, results are <dataset>-<it>.",
+    )
+    parser.add_argument(
         "--no-timing", action="store_true", help="Skip the wall clock (time later, on a quiet machine)."
     )
     args = parser.parse_args()
@@ -288,7 +304,8 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     training = Training(args.budget_minutes, args.full_training, args.eval_every_steps, args.patience)
     for name in names:
-        path = args.results / f"{name}.json"
+        plan = replace(PLANS[name], backbone=args.backbone)
+        path = args.results / f"{run_name(name, plan)}.json"
         if path.exists() and not args.force:
             logger.info("%s: results exist at %s, skipped (use --force to redo).", name, path)
             continue
@@ -296,7 +313,7 @@ def main() -> None:
         try:
             results = run_dataset(
                 name,
-                PLANS[name],
+                plan,
                 training=training,
                 wallclock_rows=args.wallclock_rows,
                 seed=args.seed,

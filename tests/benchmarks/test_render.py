@@ -100,6 +100,19 @@ def test_the_single_exit_baseline_is_shown_and_compared():
     )
 
 
+def test_another_backbone_gets_its_own_section_and_stays_out_of_the_default_counts():
+    policies = [_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)]
+    default = _result(policies)
+    mpnet = _result([_policy("epee", 0.70, 1.1), _policy("patience", 0.80, 1.0), _policy("entropy", 0.78, 3.0)])
+    mpnet["plan"] = mpnet["plan"] | {"backbone": "mpnet"}
+    markdown = render([default, mpnet])
+    main, other = markdown.split("## Backbone mpnet")
+    assert "on 1 of 1 text datasets (ddi)." in main  # the mpnet run is not counted with the default backbone's
+    assert "### mpnet: summary (test)" in other and "### ddi (mpnet)" in other
+    assert "| ddi | 80.00 | - | patience | 80.00 | 1.00x |" in other
+    assert "on 0 of 1 text datasets (none); not on ddi." in other
+
+
 def test_committed_benchmarks_md_is_what_the_results_render():
     results = load_results(RESULTS_DIR)
     if not results:
