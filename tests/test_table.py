@@ -17,10 +17,7 @@ TABLE = Table(
 
 def test_markdown_escapes_pipes_and_right_aligns_numeric_columns():
     assert to_markdown(TABLE) == (
-        "| policy | a\\|b | metric |\n"
-        "|---|---|---:|\n"
-        "| entropy | tau=0.4 | 85.12 |\n"
-        "| [bold]x[/bold] | <b> | 1.00x |"
+        "| policy | a\\|b | metric |\n|---|---|---:|\n| entropy | tau=0.4 | 85.12 |\n| [bold]x[/bold] | <b> | 1.00x |"
     )
 
 

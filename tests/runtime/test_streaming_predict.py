@@ -59,7 +59,8 @@ def test_chunks_keep_input_order_and_match_one_batch_of_everything(tmp_path, mod
     assert [row["exit_layer"] for row in rows] == whole.exit_layer.tolist()
     assert len(set(whole.exit_layer.tolist())) == 3  # the comparison covers every exit, not a constant
     for row, expected in zip(rows, whole.probabilities.tolist(), strict=True):
-        assert list(row["probabilities"].values()) == pytest.approx(expected, abs=1e-6)
+        # the file rounds to 6 decimals (up to 5e-7 off) and float32 sums differ in the last bits between chunkings
+        assert list(row["probabilities"].values()) == pytest.approx(expected, abs=2e-6)
     assert summary.rows == 97 and summary.mean_exit_layer == pytest.approx(whole.mean_exit_layer)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.jsonl"]  # no partial file left
 

@@ -83,5 +83,6 @@ def test_a_text_model_refuses_images_and_an_image_model_a_table(tmp_path):
     checkpoint = tmp_path / "model"
     _invoke("train", "--data", str(tmp_path / "tiny.npz"), "-o", str(checkpoint), "--max-steps", "1", "--seed", "0")
     (tmp_path / "notes.csv").write_text("text\nchest pain\n")
-    result = runner.invoke(app, ["predict", str(checkpoint), str(tmp_path / "notes.csv"), "-o", str(tmp_path / "o.jsonl")])
+    notes, output = str(tmp_path / "notes.csv"), str(tmp_path / "o.jsonl")
+    result = runner.invoke(app, ["predict", str(checkpoint), notes, "-o", output])
     assert result.exit_code == 2 and "this model reads images" in " ".join(result.output.split())

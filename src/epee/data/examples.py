@@ -67,8 +67,9 @@ class Dataset:
     """The splits of one task, their fixed label order and the metric the task is judged by.
 
     ``negative_label`` is the "no relation" class that micro-F1 leaves out (ChemProt's ``False``,
-    DDI's ``DDI-false``); ``positive_label`` the class that ``f1_positive`` scores. ``special_tokens`` are marker strings that readers inserted into the text
-    and that a tokenizer must learn as whole tokens (see :mod:`epee.data.markers`).
+    DDI's ``DDI-false``); ``positive_label`` the class that ``f1_positive`` scores. ``special_tokens`` are
+    marker strings that readers inserted into the text and that a tokenizer must learn as whole tokens
+    (see :mod:`epee.data.markers`).
     Construction validates everything, so a dataset that exists is one a model can train on.
     """
 

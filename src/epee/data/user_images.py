@@ -52,7 +52,9 @@ def _open_npz(path: Path):
     try:
         arrays = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise EpeeError(f"{path} is not a readable .npz file ({type(error).__name__}); save it with numpy.savez.") from None
+        raise EpeeError(
+            f"{path} is not a readable .npz file ({type(error).__name__}); save it with numpy.savez."
+        ) from None
     if not isinstance(arrays, np.lib.npyio.NpzFile):
         raise EpeeError(f"{path} holds one array, not an .npz archive of named arrays; save it with numpy.savez.")
     return arrays
@@ -72,7 +74,8 @@ def _npz_splits(path: Path, arrays: dict[str, np.ndarray]) -> tuple[dict[str, li
     for prefix in NPZ_SPLITS.values():
         present = [f"{prefix}_{kind}" in arrays for kind in ("images", "labels")]
         if any(present) and not all(present):
-            have, lack = (f"{prefix}_images", f"{prefix}_labels") if present[0] else (f"{prefix}_labels", f"{prefix}_images")
+            images, labels = f"{prefix}_images", f"{prefix}_labels"
+            have, lack = (images, labels) if present[0] else (labels, images)
             raise EpeeError(f"{path} has {have!r} but not {lack!r}; each split needs both arrays.")
     if "train_images" not in arrays:
         raise EpeeError(
@@ -99,9 +102,11 @@ def _npz_splits(path: Path, arrays: dict[str, np.ndarray]) -> tuple[dict[str, li
                 f"(as many as the train labels or label_names give); every split must use the same class ids."
             )
         labels = ids[prefix]
-        label_sets = [tuple(names[i] for i in np.flatnonzero(row)) for row in labels] if multi_label else [
-            (names[i],) for i in labels.tolist()
-        ]
+        label_sets = (
+            [tuple(names[i] for i in np.flatnonzero(row)) for row in labels]
+            if multi_label
+            else [(names[i],) for i in labels.tolist()]
+        )
         splits[split] = [ImageExample(image, label_set) for image, label_set in zip(images, label_sets, strict=True)]
     return splits, multi_label, names
 
@@ -111,7 +116,8 @@ def _npz_images(images: np.ndarray, source: str) -> np.ndarray:
     rgb = images.ndim == 4 and images.shape[-1] == 3
     if not (gray or rgb):
         raise EpeeError(
-            f"{source} has shape {images.shape}; images must be [N, height, width] (gray) or [N, height, width, 3] (RGB)."
+            f"{source} has shape {images.shape}; images must be [N, height, width] (gray) "
+            "or [N, height, width, 3] (RGB)."
         )
     if images.dtype != np.uint8:
         raise EpeeError(f"{source} holds {images.dtype} values; images must be uint8 (0-255), as MedMNIST stores them.")

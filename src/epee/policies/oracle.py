@@ -30,9 +30,7 @@ class OracleParams(PolicyParams):
     reference: str = parameter(Choice(ORACLE_REFERENCES), default="final")
 
 
-def oracle_exits(
-    layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None
-) -> ExitResult:
+def oracle_exits(layer_logits: torch.Tensor, *, multi_label: bool, labels: torch.Tensor | None = None) -> ExitResult:
     """Earliest exit per sample whose prediction equals the final exit's, or the gold ``labels`` when given.
 
     ``layer_logits`` is ``[exits, batch, classes]``; ``labels`` is ``[batch]`` class ids, or

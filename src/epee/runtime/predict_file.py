@@ -143,7 +143,9 @@ def predict_file(
     check_prediction_outputs(output, input, overwrite=overwrite)
     if model.family.modality == "image":
         if id_column is not None or keep_columns or resume:
-            raise EpeeError("--id-column, --keep-column and --resume apply to tables of texts; this model reads images.")
+            raise EpeeError(
+                "--id-column, --keep-column and --resume apply to tables of texts; this model reads images."
+            )
         return _predict_image_file(model, input, output, policy, batch_size, skip_bad_rows, progress)
     check_unfinished_run(output, resume=resume, overwrite=overwrite)
     check_chunk_rows(chunk_rows)
