@@ -297,8 +297,11 @@ def _dataset_section(result: dict, heading: str | None = None) -> list[str]:
     ]
     if "per_exit_test_auc" in result:
         lines.append(f"Test AUC per exit: {', '.join(f'{value:.3f}' for value in result['per_exit_test_auc'])}.")
+    load = result["machine"].get("load_average_1min")  # recorded by runs since --backbone
+    threads = result["machine"]["threads"]
+    busy = "" if load is None else f" 1-minute load average just after: {load:g}, on {threads} timing thread(s)."
     lines += [
-        f"Wall clock: {result['wallclock']}.",
+        f"Wall clock: {result['wallclock']}.{busy}",
         "",
     ]
     rows = tuple(

