@@ -72,6 +72,9 @@ ARMS: dict[str, Arm] = {
     "head_mlp": Arm("MLP exit heads (fresh dense+GELU per exit)", model={"pooler": "mlp"}),
     "lora_all_linear": Arm("LoRA on every linear layer (q/k/v/o + feed-forward)", model={"target_modules": ALL_LINEAR}),
     "full_ft": Arm("full fine-tuning (lr 5e-5)", model={"peft": None}, settings={"learning_rate": 5e-5}),
+    # Balanced class weights lift rare relations' recall but cost precision on metrics that exclude the negative
+    # class (ChemProt, DDI: the last exit's accuracy sits below the majority class's); plain loss is the other side.
+    "unweighted": Arm("unweighted loss (no balanced class weights)", settings={"class_weighting": "none"}),
 }
 DEFAULT_DATASETS = ("ddi", "chemprot", "hoc")
 
