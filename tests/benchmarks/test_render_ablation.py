@@ -68,3 +68,11 @@ def test_the_section_states_the_rule_and_marks_the_winner_and_the_arms_out_of_th
     assert "75.0 (>1 pt below)" in text and "1.20x maxprob thr=0.9" in text
     assert "Dev winner: **asc**." in text
     assert ablation_section([]) == []
+
+
+def test_without_an_overall_winner_the_section_says_the_default_recipe_stays():
+    ddi = _result({"asc": _arm(0.80, 1.2), "uniform": _arm(0.70, 2.0)})
+    hoc = _result({"asc": _arm(0.70, 1.3), "uniform": _arm(0.80, 3.0)}, dataset="hoc")  # each fails on one dataset
+    text = "\n".join(ablation_section([ddi, hoc]))
+    assert "**none**." in text and "the default recipe stays: asc." in text
+    assert "stays" not in "\n".join(ablation_section([ddi, _result({"asc": _arm(0.80, 1.3)}, dataset="hoc")]))
