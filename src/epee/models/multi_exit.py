@@ -108,14 +108,24 @@ class MultiExitModel(nn.Module):
         )
         return cls(config, model, tokenizer)
 
-    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Logits of every exit: ``[exits, batch, labels]``."""
+    def forward(self, inputs: Mapping[str, torch.Tensor], *, earlier_exit_gradient: float = 1.0) -> torch.Tensor:
+        """Logits of every exit: ``[exits, batch, labels]``.
+
+        ``earlier_exit_gradient`` scales the gradient every exit before the last sends into the backbone (its own
+        head's gradient is untouched; the logits are the same): below 1, the shallow exits' losses pull the shared
+        layers less, and the last exit keeps more of what a plain fine-tune would learn.
+        """
         state = self.family.embed(inputs)
         exit_logits = []
+        last_exit = len(self.exit_layers) - 1
         for index in range(self.num_layers):
             state = self.family.run_layer(index, state)
             if index in self.exit_index_at_layer:
-                exit_logits.append(self.heads(self.exit_index_at_layer[index], self.family.pool(state)))
+                exit_index = self.exit_index_at_layer[index]
+                pooled = self.family.pool(state)
+                if exit_index != last_exit and earlier_exit_gradient != 1.0:
+                    pooled = scale_gradient(pooled, earlier_exit_gradient)
+                exit_logits.append(self.heads(exit_index, pooled))
         return torch.stack(exit_logits)
 
     def add_peft(self, method: str = "lora", target_modules: Sequence[str] | None = None, **options: Any) -> None:
@@ -213,6 +223,12 @@ class MultiExitModel(nn.Module):
         hint = f" The config lists {config.num_labels} labels and {len(model.exit_layers)} exits: was it edited?"
         load_module_exactly(model.heads, directory / HEADS_FILE, "exit-head weights", hint)
         return model.eval()
+
+
+def scale_gradient(tensor: torch.Tensor, factor: float) -> torch.Tensor:
+    """``tensor`` itself going forward (``t + factor * 0``, exactly), its gradient times ``factor`` going back."""
+    detached = tensor.detach()
+    return detached + factor * (tensor - detached)
 
 
 def copy_checkpoint(source: str | Path, target: str | Path) -> Path:

@@ -21,6 +21,9 @@ class TrainingSettings:
     or an explicit tuple (one weight per exit). ``class_weighting="balanced"`` counters the
     collapse of shallow exits to the majority class on imbalanced clinical labels (see DESIGN.md).
     ``distill_weight`` > 0 adds self-distillation of every earlier exit from the last one.
+    ``earlier_exit_gradient`` < 1 scales the gradient the exits before the last send into the backbone
+    (:meth:`MultiExitModel.forward`): under ``"asc"`` they give the lower layers 15/21 of their gradient on six
+    exits, which costs the last exit against a plain fine-tune; 0 trains their heads on the last exit's features.
     ``two_stage`` trains backbone + last exit first, then freezes the backbone and trains all exits.
     ``select_by`` picks the best epoch on dev by the mean metric over exits or the last exit's.
     ``epochs=None`` means :data:`FINE_TUNING_EPOCHS`, or :func:`scratch_epochs` for a ViT trained
@@ -52,6 +55,7 @@ class TrainingSettings:
     class_weighting: str = "balanced"
     distill_weight: float = 0.0
     distill_temperature: float = 2.0
+    earlier_exit_gradient: float = 1.0
     two_stage: bool = False
     select_by: str = "mean"
     augment: bool = True
@@ -95,6 +99,8 @@ class TrainingSettings:
             raise EpeeError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
         if self.distill_weight < 0 or self.distill_temperature <= 0:
             raise EpeeError("distill_weight must be >= 0 and distill_temperature > 0.")
+        if not 0 <= self.earlier_exit_gradient <= 1:
+            raise EpeeError(f"earlier_exit_gradient must be in [0, 1], got {self.earlier_exit_gradient}.")
         if self.max_steps is not None and self.max_steps < 1:
             raise EpeeError(f"max_steps must be at least 1, got {self.max_steps}.")
         if self.budget_clock not in BUDGET_CLOCKS:

@@ -321,7 +321,7 @@ class _Loop:
             if self.settings.augment and isinstance(self.featurizer, ImageFeaturizer):
                 inputs = self.featurizer.augment(inputs, augmentation)
             with forward_precision(self.precision):
-                exit_logits = self.model(inputs)  # [exits, batch, labels]
+                exit_logits = self.model(inputs, earlier_exit_gradient=self.settings.earlier_exit_gradient)
             loss = loss_fn(exit_logits.float(), self.train_split.labels[torch.as_tensor(rows)])
             (loss * (len(rows) / rows_in_step)).backward()
             total += loss.item() * len(rows)
