@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.render_ablation import ablation_section
+from benchmarks.render_ablation import ablation_section, full_split_section
 from benchmarks.render_balanced import balanced_section, load_small_images, small_images_section
 from benchmarks.render_engines import engines_section
 from benchmarks.render_equivalence import equivalence_section, load_equivalence
@@ -105,6 +105,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
                 "",
                 *training_section(),
                 *ablation_section(),
+                *full_split_section(),
                 *serve_section(),
                 *risk_section(),
                 *scale_section(),
@@ -124,6 +125,7 @@ def render(results: Sequence[dict], small_images: Sequence[dict] | None = None) 
         lines
         + training_section()
         + ablation_section()
+        + full_split_section()
         + serve_section()
         + risk_section()
         + scale_section()

@@ -13,6 +13,8 @@ from epee.formatting import format_params_short
 from epee.table import Table, to_markdown
 
 ABLATION_DIR = Path(__file__).resolve().parent / "results" / "ablation"
+FULL_SPLIT_DIR = Path(__file__).resolve().parent / "results" / "ablation-full"
+"""Arms on a dataset's whole train split beside a plain fine-tune: where the subsample ablation cannot show the gap."""
 DATASET_ORDER = ("ddi", "chemprot", "hoc")
 TOLERANCE = 0.01  # one point of the task metric (metrics are fractions)
 CLOCKS = {"cpu": "CPU minutes (a paused or preempted run does not spend them)", "wall": "wall-clock minutes"}
@@ -36,8 +38,9 @@ def load_ablation(results_dir: Path = ABLATION_DIR) -> list[dict]:
 
 
 def _finished(arms: Mapping[str, dict]) -> dict[str, dict]:
-    """The arms that learned: those whose every calibrated setting was degenerate on dev take no part."""
-    return {name: arm for name, arm in arms.items() if not arm.get("did_not_learn")}
+    """The candidate recipes that learned: neither a reference arm (a plain fine-tune) nor one whose every
+    calibrated setting was degenerate on dev takes part."""
+    return {name: arm for name, arm in arms.items() if not arm.get("did_not_learn") and not arm.get("reference")}
 
 
 def qualifying_arms(arms: Mapping[str, dict]) -> list[str]:
@@ -79,11 +82,30 @@ def overall_winner(results: Sequence[dict]) -> str | None:
 
 def ablation_section(results: Sequence[dict] | None = None) -> list[str]:
     results = load_ablation() if results is None else results
+    title = "## Training the exits to be used early: ablation (`python -m benchmarks.ablation`)"
+    return _section(title, results)
+
+
+def full_split_section(results: Sequence[dict] | None = None) -> list[str]:
+    results = load_ablation(FULL_SPLIT_DIR) if results is None else results
+    if not results:
+        return []
+    setup = results[0]["setup"]
+    arms = dict.fromkeys(name for result in results for name in result["arms"])
+    command = (
+        f"python -m benchmarks.ablation --datasets {','.join(result['dataset'] for result in results)} "
+        f"--arms {','.join(arms)} --max-train {setup['sizes']['train']} --budget-minutes {setup['budget_minutes']:g} "
+        f"--results benchmarks/results/{FULL_SPLIT_DIR.name}"
+    )
+    return _section(f"## The last exit against a plain fine-tune on a whole train split (`{command}`)", results)
+
+
+def _section(title: str, results: Sequence[dict]) -> list[str]:
     if not results:
         return []
     first = results[0]["setup"]
     lines = [
-        "## Training the exits to be used early: ablation (`python -m benchmarks.ablation`)",
+        title,
         "",
         f"Every arm trains {first['model']} from the same seed ({first['seed']}) on the same seeded subsample and "
         f"batches (batch {first['batch_size']}, a linear schedule over {first['epochs']} epochs), for the same "
@@ -124,10 +146,10 @@ def _dataset_lines(result: dict) -> list[str]:
                 " ".join(_points(value) for value in arm["per_exit_dev"]),
                 _points(float(np.mean(arm["per_exit_dev"]))),
                 _points(arm["per_exit_dev"][-1]) + _out_of_the_running(arm, name in qualifying),
-                f"{selected['dev_layer_speedup']:.2f}x {selected['policy']} {format_params_short(selected['params'])}",
+                "-" if arm.get("reference") else _calibrated(selected),  # a reference's one exit: nothing to calibrate
                 " ".join(_points(value) for value in arm["per_exit_test"]),
                 _points(on_test["test_metric"]),
-                f"{on_test['layer_speedup']:.2f}x",
+                "-" if arm.get("reference") else f"{on_test['layer_speedup']:.2f}x",
             )
         )
     headers = (
@@ -149,10 +171,32 @@ def _dataset_lines(result: dict) -> list[str]:
         "",
         f"Dev winner: **{best or 'none'}**.",
         "",
+        *_against_references(arms),
     ]
 
 
+def _against_references(arms: Mapping[str, dict]) -> list[str]:
+    """How far each candidate's last exit on dev sits from each reference arm's (a plain fine-tune's)."""
+    lines = []
+    for reference_name, reference in arms.items():
+        if not reference.get("reference"):
+            continue
+        gaps = ", ".join(
+            f"{name} {100 * (arm['per_exit_dev'][-1] - reference['per_exit_dev'][-1]):+.1f}"
+            for name, arm in arms.items()
+            if not arm.get("reference")
+        )
+        lines += [f"Last exit on dev against {reference_name} (points): {gaps}.", ""]
+    return lines
+
+
+def _calibrated(selected: dict) -> str:
+    return f"{selected['dev_layer_speedup']:.2f}x {selected['policy']} {format_params_short(selected['params'])}"
+
+
 def _out_of_the_running(arm: dict, qualifies: bool) -> str:
+    if arm.get("reference"):
+        return " (reference)"
     if arm.get("did_not_learn"):
         return " (did not learn)"
     return "" if qualifies else " (>1 pt below)"

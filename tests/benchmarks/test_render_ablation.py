@@ -1,6 +1,13 @@
 """The ablation's winner is named from dev figures by the stated rule, and its table shows what the JSON holds."""
 
-from benchmarks.render_ablation import WINNER_RULE, ablation_section, overall_winner, qualifying_arms, winner
+from benchmarks.render_ablation import (
+    WINNER_RULE,
+    ablation_section,
+    full_split_section,
+    overall_winner,
+    qualifying_arms,
+    winner,
+)
 
 
 def _arm(dev_last, dev_speedup, *, dev_shallow=0.5, test_last=None, test_speedup=None):
@@ -16,7 +23,15 @@ def _arm(dev_last, dev_speedup, *, dev_shallow=0.5, test_last=None, test_speedup
 
 
 def _result(arms, dataset="ddi"):
-    setup = {"seed": 42, "batch_size": 32, "epochs": 2, "budget_minutes": 3.0, "budget_clock": "cpu", "model": "m"}
+    setup = {
+        "sizes": {"train": 4000},
+        "seed": 42,
+        "batch_size": 32,
+        "epochs": 2,
+        "budget_minutes": 3.0,
+        "budget_clock": "cpu",
+        "model": "m",
+    }
     return {"dataset": dataset, "metric": "micro_f1", "setup": setup, "sizes": {"train": 4000}, "arms": arms}
 
 
@@ -76,3 +91,18 @@ def test_without_an_overall_winner_the_section_says_the_default_recipe_stays():
     text = "\n".join(ablation_section([ddi, hoc]))
     assert "**none**." in text and "the default recipe stays: asc." in text
     assert "stays" not in "\n".join(ablation_section([ddi, _result({"asc": _arm(0.80, 1.3)}, dataset="hoc")]))
+
+
+def test_a_reference_arm_is_shown_and_measured_against_but_never_a_candidate():
+    arms = {
+        "asc": _arm(0.40, 1.5),
+        "last_heavy": _arm(0.43, 1.2),
+        "single_exit": _arm(0.45, 1.0) | {"reference": True},  # the best last exit, yet no recipe to adopt
+    }
+    assert qualifying_arms(arms) == ["last_heavy"]  # within a point of the best candidate, not of the reference
+    assert winner(arms) == "last_heavy"
+    text = "\n".join(full_split_section([_result(arms, dataset="chemprot")]))
+    assert "45.0 (reference)" in text
+    assert "--datasets chemprot --arms asc,last_heavy,single_exit --max-train 4000 --budget-minutes 3 " in text
+    assert "Last exit on dev against single_exit (points): asc -5.0, last_heavy -2.0." in text
+    assert "| single_exit | an arm | 10 (time_budget) | 50.0 45.0 | 47.5 | 45.0 (reference) | - |" in text
