@@ -107,9 +107,9 @@ def _section(title: str, results: Sequence[dict]) -> list[str]:
     lines = [
         title,
         "",
-        f"Every arm trains {first['model']} from the same seed ({first['seed']}) on the same seeded subsample and "
-        f"batches (batch {first['batch_size']}, a linear schedule over {first['epochs']} epochs), for the same "
-        f"budget of {first['budget_minutes']:g} {CLOCKS[first['budget_clock']]} of one thread, with the dev "
+        f"Every arm trains {first['model']} from the same seed ({first['seed']}) on the same seeded rows (sizes "
+        f"below) and batches (batch {first['batch_size']}, a linear schedule over {first['epochs']} epochs), for the "
+        f"same budget of {first['budget_minutes']:g} {CLOCKS[first['budget_clock']]} of one thread, with the dev "
         "evaluations inside it; the kept evaluation is the best by mean dev metric over exits. Each arm is "
         "calibrated on dev with the suite's rule (fastest policy setting within 1 point of the arm's last exit "
         "on dev) and that choice is applied to test, which only reports.",
