@@ -150,8 +150,12 @@ def trained_model(
     if holds_images(dataset):
         model = build_image_model(dataset, first_exit_layer=SCRATCH_LAYERS if single_exit else 1)
     else:
-        options = {"backbone": plan.backbone, "max_length": plan.max_length, "truncation": plan.truncation}
-        options["peft"] = plan.peft
+        options = {
+            "backbone": plan.backbone,
+            "peft": plan.peft,
+            "max_length": plan.max_length,
+            "truncation": plan.truncation,
+        }
         if single_exit:
             options["first_exit_layer"] = load_backbone_config(plan.backbone).num_hidden_layers
         model = build_text_model(dataset, **options)

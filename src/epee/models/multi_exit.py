@@ -113,7 +113,7 @@ class MultiExitModel(nn.Module):
 
         ``earlier_exit_gradient`` scales the gradient every exit before the last sends into the backbone (its own
         head's gradient is untouched; the logits are the same): below 1, the shallow exits' losses pull the shared
-        layers less, and the last exit keeps more of what a plain fine-tune would learn.
+        layers less. Training passes it (``TrainingSettings.earlier_exit_gradient``); inference never needs it.
         """
         state = self.family.embed(inputs)
         exit_logits = []
