@@ -5,6 +5,7 @@ import time
 import pytest
 import torch
 
+from epee.errors import EpeeError
 from epee.tasks.encoding import EncodedSplit, TextFeaturizer, label_targets
 from epee.train import TrainingSettings, train
 from tests.helpers import tiny_bert_model
@@ -67,3 +68,39 @@ def test_lora_training_updates_only_adapter_and_heads():
     train(model, featurizer, split, None, TrainingSettings(epochs=1, batch_size=8), _accuracy)
     assert torch.equal(model.backbone.embeddings.word_embeddings.weight, frozen_before)
     assert any(name for name, p in model.backbone.named_parameters() if "lora_B" in name and p.abs().sum() > 0)
+
+
+# Dev (last exit, mean over exits) of five evaluations: the mean peaks early (evaluation 1) while the last exit
+# climbs until evaluation 3; evaluation 4 is within one point of the best last exit with a better mean.
+DEV_EVALUATIONS = [(0.50, 0.40), (0.52, 0.45), (0.55, 0.41), (0.56, 0.39), (0.553, 0.42)]
+
+
+@pytest.mark.parametrize(
+    ("select_by", "kept_after_each"),
+    [
+        ("mean", [0, 1, 1, 1, 1]),
+        ("last", [0, 1, 2, 3, 3]),
+        ("mean_near_best_last", [0, 1, 2, 2, 4]),  # 2 stays near the best last (0.56) with a better mean than 3
+    ],
+)
+def test_the_kept_evaluation_follows_select_by(select_by, kept_after_each):
+    from epee.train.trainer import _Progress
+
+    settings, progress, kept, trace = TrainingSettings(select_by=select_by), _Progress(), None, []
+    for index, (last, mean) in enumerate(DEV_EVALUATIONS):
+        kept = index if progress.record_dev(settings, last, mean) else kept
+        trace.append(kept)
+    assert trace == kept_after_each
+
+
+def test_a_zero_tolerance_keeps_the_best_last_exit_and_breaks_its_ties_by_the_mean():
+    from epee.train.trainer import _Progress
+
+    settings, progress = TrainingSettings(select_by="mean_near_best_last", selection_tolerance=0.0), _Progress()
+    kept = [progress.record_dev(settings, last, mean) for last, mean in [(0.5, 0.3), (0.5, 0.4), (0.5, 0.35)]]
+    assert kept == [True, True, False]
+
+
+def test_selection_tolerance_must_not_be_negative():
+    with pytest.raises(EpeeError, match="selection_tolerance"):
+        TrainingSettings(select_by="mean_near_best_last", selection_tolerance=-0.01)

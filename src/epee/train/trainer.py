@@ -98,13 +98,31 @@ class _Progress:
     batch: int = 0  # next micro-batch of the epoch
     steps: int = 0
     seconds: float = 0.0  # training time before this process (resumed runs)
-    best_score: float = -math.inf
+    kept_last: float = -math.inf  # dev metrics of the kept evaluation
+    kept_mean: float = -math.inf
     best_last: float = -math.inf
     best_mean: float = -math.inf
     evaluations_without_gain: int = 0
     losses: list[float] = field(default_factory=list)  # since the last evaluation
     history: TrainingHistory = field(default_factory=TrainingHistory)
     stopped_by: str | None = None  # None while training goes on; then one of STOP_REASONS
+
+    def record_dev(self, settings: TrainingSettings, last: float, mean: float) -> bool:
+        """Count one dev evaluation (the last exit's metric and the mean over exits); whether its weights are
+        to be kept under ``settings.select_by``."""
+        if settings.select_by == "last":
+            keep = last > self.kept_last
+        elif settings.select_by == "mean":
+            keep = mean > self.kept_mean
+        else:
+            floor = max(self.best_last, last) - settings.selection_tolerance - 1e-12  # the slack keeps a tie near
+            keep = last >= floor and (self.kept_last < floor or mean > self.kept_mean)
+        if keep:
+            self.kept_last, self.kept_mean = last, mean
+        gained = last > self.best_last or mean > self.best_mean
+        self.best_last, self.best_mean = max(self.best_last, last), max(self.best_mean, mean)
+        self.evaluations_without_gain = 0 if gained else self.evaluations_without_gain + 1
+        return keep
 
     def to_dict(self) -> dict:
         return asdict(self)  # the history with its internal best_index, unlike TrainingHistory.to_dict
@@ -348,13 +366,9 @@ class _Loop:
                 per_exit_degeneracy(dev_predictions, self.dev_split.labels.numpy(), dev_metrics, self.metric)
             )
             last, mean = dev_metrics[-1], float(np.mean(dev_metrics))
-            score = last if settings.select_by == "last" else mean
-            if score > progress.best_score:
-                progress.best_score, self.best_state = score, _trainable_state(self.model)
+            if progress.record_dev(settings, last, mean):
+                self.best_state = _trainable_state(self.model)
                 history.best_index = len(history.epochs)
-            gained = last > progress.best_last or mean > progress.best_mean
-            progress.best_last, progress.best_mean = max(progress.best_last, last), max(progress.best_mean, mean)
-            progress.evaluations_without_gain = 0 if gained else progress.evaluations_without_gain + 1
             if settings.patience is not None and progress.evaluations_without_gain >= settings.patience:
                 stop = "early_stopping"
         now = time.monotonic()
