@@ -121,13 +121,7 @@ def full_training_plan(plan: Plan) -> Plan:
 
 
 def training_settings(plan: Plan, training: Training, seed: int) -> TrainingSettings:
-    # Full training evaluates often; keeping the best mean over exits alone kept evaluations 2-3 dev points below a
-    # later last exit on DDI and ChemProt, so the full runs keep the best mean near the best last exit.
-    full = {
-        "eval_every_steps": training.eval_every_steps,
-        "patience": training.patience,
-        "select_by": "mean_near_best_last",
-    }
+    full = {"eval_every_steps": training.eval_every_steps, "patience": training.patience}
     return TrainingSettings(
         epochs=training.epochs if training.full else plan.epochs,
         batch_size=plan.batch_size,

@@ -27,11 +27,11 @@ class TrainingSettings:
     of the last exit's gap to a plain fine-tune (``benchmarks/results/ablation-full``), so the default stays 1.
     ``two_stage`` trains backbone + last exit first, then freezes the backbone and trains all exits.
     ``select_by`` picks the evaluation whose weights are kept: the best on dev by the mean metric over exits,
-    by the last exit's, or (``"mean_near_best_last"``) the best mean among evaluations whose last exit is within
-    ``selection_tolerance`` of the best last exit so far. The mean alone can keep an early evaluation whose
-    shallow exits are good and whose last exit is points below a later one (DDI, ChemProt: 2-3 dev points);
-    the last alone gives up the shallow exits that early exiting lives on. The rule is applied as training
-    goes (only the kept weights are held), so it is the best mean among the evaluations seen when kept.
+    by the last exit's, or (``"mean_near_best_last"``, the default) the best mean among evaluations whose last
+    exit is within ``selection_tolerance`` of the best last exit so far. The mean alone can keep an early
+    evaluation whose shallow exits are good and whose last exit is points below a later one (DDI, ChemProt:
+    2-3 dev points); the last alone gives up the shallow exits that early exiting lives on. The rule is applied
+    as training goes (only the kept weights are held): the best mean among the evaluations seen when kept.
     ``epochs=None`` means :data:`FINE_TUNING_EPOCHS`, or :func:`scratch_epochs` for a ViT trained
     from scratch (``epee.workflow.fit.train_on_dataset`` decides, as it does the learning rate).
     ``augment`` shifts training images by a few pixels (:meth:`ImageFeaturizer.augment`); texts are never augmented.
@@ -63,7 +63,7 @@ class TrainingSettings:
     distill_temperature: float = 2.0
     earlier_exit_gradient: float = 1.0
     two_stage: bool = False
-    select_by: str = "mean"
+    select_by: str = "mean_near_best_last"
     selection_tolerance: float = 0.01
     augment: bool = True
     seed: int = 42

@@ -20,6 +20,7 @@ from epee.train.settings import (
     FULL_FINE_TUNING_LEARNING_RATE,
     PEFT_LEARNING_RATE,
     SCRATCH_MIN_STEPS,
+    SELECTION,
     TrainingSettings,
 )
 from epee.workflow.fit import ModelSettings
@@ -133,6 +134,14 @@ def train(
             rich_help_panel=_TRAINING,
         ),
     ] = TRAINING.patience,
+    select_by: Annotated[
+        str,
+        typer.Option(
+            help=f"{', '.join(SELECTION)}: which dev evaluation's weights are kept; mean_near_best_last keeps the best "
+            "mean over exits among evaluations within 1 point of the best last exit.",
+            rich_help_panel=_TRAINING,
+        ),
+    ] = TRAINING.select_by,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -182,6 +191,7 @@ def train(
         time_budget_minutes=time_budget_minutes,
         seed=seed,
         gradient_accumulation_steps=gradient_accumulation_steps,
+        select_by=select_by,
         precision=precision,
         eval_every_steps=eval_every_steps,
         patience=patience,
