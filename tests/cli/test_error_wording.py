@@ -17,8 +17,9 @@ ROWS = "text,label\n" + "".join(f"note {n},{'yes' if n % 2 else 'no'}\n" for n i
         (["--first-exit-layer", "0"], "--first-exit-layer must be >= 1", "first_exit_layer"),
         (["--max-length", "0"], "--max-length must be at least 1 token", "max_length"),
         (["--time-budget-minutes", "0"], "--time-budget-minutes must be positive", "time_budget_minutes"),
+        (["--select-by", "best"], "--select-by 'best' is unknown; use one of", "select_by"),
     ],
-    ids=["max-steps", "first-exit-layer", "max-length", "time-budget"],
+    ids=["max-steps", "first-exit-layer", "max-length", "time-budget", "select-by"],
 )
 def test_train_errors_name_the_options_typed(tmp_path, arguments, said, not_said):
     data = tmp_path / "notes.csv"
