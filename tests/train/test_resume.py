@@ -1,5 +1,7 @@
 """A run stopped after k steps and resumed for k more ends bit-for-bit where a run of 2k steps ends."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -99,6 +101,27 @@ def test_patience_stops_after_evaluations_without_gain():
     history = train(model, featurizer, split, split, settings, _accuracy)
     assert history.stopped_by == "early_stopping"
     assert len(history.epochs) == 3 and history.steps == 3 and history.best_index == 0
+
+
+def test_a_run_stopped_early_and_resumed_with_more_patience_equals_the_more_patient_run(tmp_path):
+    # As above, the first evaluation stays the best: patience 2 stops at step 3, patience 4 at step 5.
+    settings = _settings(learning_rate=1e-12, head_learning_rate=1e-12, max_steps=None, eval_every_steps=1)
+    torch.manual_seed(0)
+    straight = tiny_bert_model()
+    featurizer, split = _toy_split(straight)
+    initial = {name: tensor.clone() for name, tensor in straight.state_dict().items()}
+    expected = train(straight, featurizer, split, split, replace(settings, patience=4), _accuracy)
+
+    resumed = tiny_bert_model()
+    resumed.load_state_dict(initial)
+    impatient = train(resumed, featurizer, split, split, replace(settings, patience=2), _accuracy, state_dir=tmp_path)
+    assert (impatient.stopped_by, impatient.steps) == ("early_stopping", 3)
+    history = train(resumed, featurizer, split, split, replace(settings, patience=4), _accuracy, state_dir=tmp_path)
+
+    assert (history.stopped_by, history.steps) == (expected.stopped_by, expected.steps) == ("early_stopping", 5)
+    assert [record.train_loss for record in history.epochs] == [r.train_loss for r in expected.epochs]
+    for name, tensor in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name
 
 
 def test_accumulated_micro_batches_make_the_step_of_one_batch():

@@ -158,9 +158,9 @@ class _Budget:
         return None
 
 
-RESUMABLE_CHANGES = ("time_budget_minutes", "save_every_minutes", "budget_clock")
-"""Settings a resumed run may change: how long it may still run, how that is counted, and how often it saves
-(states saved before ``budget_clock`` existed then resume too)."""
+RESUMABLE_CHANGES = ("time_budget_minutes", "save_every_minutes", "budget_clock", "patience")
+"""Settings a resumed run may change: how long it may still run, how that is counted, how long it waits for a
+gain on dev, and how often it saves (states saved before ``budget_clock`` existed then resume too)."""
 
 
 def train(
@@ -240,13 +240,19 @@ class _Loop:
         self.model.load_state_dict(saved["model"])
         self.progress = _Progress.from_dict(saved["progress"])
         self.best_state = saved["best_state"]
-        if self.progress.stopped_by == "time_budget":  # a resumed run may be given more time
+        if self.progress.stopped_by == "time_budget" or self._more_patient():  # a resumed run may be given more
             self.progress.stopped_by = None
         torch.set_rng_state(saved["rng"])
         self.saved = saved
         logger.info(
             "Resuming at stage %d epoch %d, step %d", self.progress.stage, self.progress.epoch, self.progress.steps
         )
+
+    def _more_patient(self) -> bool:
+        """Whether a run that stopped early is resumed with the patience to wait for more evaluations."""
+        patience = self.settings.patience
+        stopped_early = self.progress.stopped_by == "early_stopping"
+        return stopped_early and (patience is None or self.progress.evaluations_without_gain < patience)
 
     def run(self) -> TrainingHistory:
         progress, history = self.progress, self.progress.history
