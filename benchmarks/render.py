@@ -297,6 +297,8 @@ def _dataset_section(result: dict, heading: str | None = None) -> list[str]:
         f"Oracle: {result['oracle_dev_layer_speedup']:.2f}x on dev, "
         f"{result['oracle_test_layer_speedup']:.2f}x on test.",
     ]
+    if baseline := result.get("single_exit_baseline"):
+        lines.append(_single_exit_line(result, baseline))
     if "per_exit_test_auc" in result:
         lines.append(f"Test AUC per exit: {', '.join(f'{value:.3f}' for value in result['per_exit_test_auc'])}.")
     load = result["machine"].get("load_average_1min")  # recorded by runs since --backbone
@@ -322,6 +324,22 @@ def _dataset_section(result: dict, heading: str | None = None) -> list[str]:
     headers = ("policy", "parameters", "dev metric", "test metric", "vs last exit", "layer", "FLOPs", "wall clock")
     lines.append(to_markdown(Table(headers=headers, rows=rows, numeric_from=2)))
     return [*lines, ""]
+
+
+def _single_exit_line(result: dict, baseline: dict) -> str:
+    """The plain fine-tune beside the multi-exit model's training: when each stopped and why, so a gap between
+    them can be read against how long each trained."""
+    ours, theirs = result["training"], baseline["training"]
+    trained = (
+        f" ({theirs['steps']} steps, ended by {theirs['stopped_by']}; the multi-exit model {ours['steps']} steps, "
+        f"ended by {ours['stopped_by']})"
+        if "steps" in theirs
+        else ""
+    )
+    return (
+        f"Single-exit fine-tune{trained}: dev {_points(baseline['dev_metric'])}, "
+        f"test {_points(baseline['test_metric'])}."
+    )
 
 
 def _speedup_cell(result: dict, policy: dict) -> str:

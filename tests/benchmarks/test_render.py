@@ -89,7 +89,9 @@ def test_a_recorded_dev_selection_is_read_as_recorded():
 def test_the_single_exit_baseline_is_shown_and_compared():
     policies = [_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)]
     result = _result(policies, last=0.80)
-    result["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.812, "training": {}}
+    training = {"steps": 2, "seconds": 1.0, "stopped_by": "early_stopping"}
+    result["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.812, "training": training}
+    result["training"]["stopped_by"] = "epochs"
     other = _result(policies, last=0.80) | {"dataset": "hoc"}
     other["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.7950, "training": {}}
     markdown = render([result, other])
@@ -98,6 +100,11 @@ def test_the_single_exit_baseline_is_shown_and_compared():
         "Last exit against the single-exit fine-tune (test points): ddi -1.20; hoc +0.50; within 1 point on 1 of 2."
         in markdown
     )
+    assert (
+        "Single-exit fine-tune (2 steps, ended by early_stopping; the multi-exit model 3 steps, ended by epochs): "
+        "dev 83.00, test 81.20." in markdown
+    )
+    assert "Single-exit fine-tune: dev 83.00, test 79.50." in markdown  # a baseline that recorded no training
 
 
 def test_another_backbone_gets_its_own_section_and_stays_out_of_the_default_counts():
