@@ -82,8 +82,8 @@ PLANS: dict[str, Plan] = {
     # On ChemProt's whole train split full fine-tuning lifts the last exit from 37.1 to 49.2 dev points over LoRA r=8
     # at the same budget (a plain one-exit fine-tune gains as much, 45.1 to 55.4): benchmarks/results/ablation-full.
     # HoC's 4,000-row ablation favoured it too (56.4 against 54.7: benchmarks/results/ablation). On whole train
-    # splits the suite then ran both; dev last exit, LoRA -> full fine-tuning: HoC 65.0 -> 75.9, DDI 52.6 -> 62.9+
-    # (still training), PHEE triggers 86.2 -> 89.1 (issue 12 notes). DrugLib follows on that evidence.
+    # splits the suite then ran both; dev last exit, LoRA -> full fine-tuning: HoC 65.0 -> 75.9, DDI 52.6 -> 62.7,
+    # PHEE triggers 86.2 -> 89.1, DrugLib 43.3 -> 46.6 (issue 12 notes). PHEE and MTSamples have not been rerun.
     "hoc": Plan(max_examples=SENTENCES, peft=None, learning_rate=5e-5),
     "chemprot": Plan(max_examples=SENTENCES, peft=None, learning_rate=5e-5),
     "ddi": Plan(max_examples=SENTENCES, peft=None, learning_rate=5e-5),
