@@ -7,7 +7,7 @@ import torch
 
 from epee.errors import EpeeError
 from epee.train import TrainingSettings, train
-from epee.train.state import has_training_state
+from epee.train.state import has_training_state, load_training_state, save_training_state
 from tests.helpers import tiny_bert_model
 from tests.train.test_trainer import _accuracy, _toy_split
 
@@ -79,6 +79,36 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, overrides):
     assert [record.dev_exit_metrics for record in history.epochs] == [r.dev_exit_metrics for r in expected.epochs]
     assert [record.train_loss for record in history.epochs] == [r.train_loss for r in expected.epochs]
     assert history.best_index == expected.best_index and history.stopped_by == expected.stopped_by
+    for name, tensor in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name
+
+
+def test_a_state_saved_before_the_kept_evaluation_rule_resumes_like_it_was_saved_now(tmp_path):
+    """States written before ``selection_tolerance`` and ``kept_last`` / ``kept_mean`` existed (they held one
+    ``best_score``) resume: the new setting takes its default, the old score serves the rule it was saved under."""
+    settings = _settings(select_by="mean")
+    torch.manual_seed(0)
+    straight = tiny_bert_model()
+    featurizer, split = _toy_split(straight)
+    initial = {name: tensor.clone() for name, tensor in straight.state_dict().items()}
+    expected = train(straight, featurizer, split, split, settings, _accuracy)
+
+    interrupted = tiny_bert_model()
+    interrupted.load_state_dict(initial)
+    state_dir = tmp_path / "state"
+    with pytest.raises(_Interrupted):
+        wrapped = _InterruptAfterFirstSave(featurizer, interrupted, state_dir)
+        train(interrupted, wrapped, split, split, settings, _accuracy, state_dir=state_dir)
+    state = load_training_state(state_dir)
+    del state["settings"]["selection_tolerance"]
+    progress = state["progress"]
+    progress["best_score"] = progress.pop("kept_mean")
+    del progress["kept_last"]
+    save_training_state(state_dir, state, {})
+
+    resumed = tiny_bert_model()
+    history = train(resumed, featurizer, split, split, settings, _accuracy, state_dir=state_dir)
+    assert history.best_index == expected.best_index and history.steps == expected.steps
     for name, tensor in straight.state_dict().items():
         assert torch.equal(resumed.state_dict()[name], tensor), name
 

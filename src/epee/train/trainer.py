@@ -131,6 +131,9 @@ class _Progress:
     def from_dict(cls, values: dict) -> _Progress:
         history = dict(values["history"])
         history["epochs"] = [EpochRecord(**record) for record in history["epochs"]]
+        values = dict(values)
+        if "best_score" in values:  # saved before kept_last / kept_mean: the kept score under "mean" or "last"
+            values["kept_last"] = values["kept_mean"] = values.pop("best_score")
         return cls(**{**values, "history": TrainingHistory(**history)})
 
 
@@ -230,7 +233,8 @@ class _Loop:
 
     def _restore(self, saved: dict) -> None:
         ours = {key: value for key, value in asdict(self.settings).items() if key not in RESUMABLE_CHANGES}
-        theirs = {key: value for key, value in saved["settings"].items() if key not in RESUMABLE_CHANGES}
+        saved_settings = asdict(TrainingSettings()) | saved["settings"]  # settings added since take their defaults
+        theirs = {key: value for key, value in saved_settings.items() if key not in RESUMABLE_CHANGES}
         if ours != theirs:
             changed = sorted(key for key in ours if ours[key] != theirs.get(key))
             raise EpeeError(
