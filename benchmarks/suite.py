@@ -123,7 +123,7 @@ def full_training_plan(plan: Plan) -> Plan:
 
 
 def training_settings(plan: Plan, training: Training, seed: int) -> TrainingSettings:
-    full = {"eval_every_steps": training.eval_every_steps, "patience": training.patience}
+    full = {"eval_every_steps": training.eval_every_steps, "patience": training.patience} if training.full else {}
     return TrainingSettings(
         epochs=training.epochs if training.full else plan.epochs,
         batch_size=plan.batch_size,
@@ -132,7 +132,7 @@ def training_settings(plan: Plan, training: Training, seed: int) -> TrainingSett
         time_budget_minutes=training.budget_minutes,
         seed=seed,
         budget_clock=training.budget_clock,
-        **(full if training.full else {}),
+        **full,
     )
 
 

@@ -44,13 +44,9 @@ def _settings(**overrides):
     return TrainingSettings(**{**values, **overrides})
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [{}, {"gradient_accumulation_steps": 2, "max_steps": 6, "eval_every_steps": 3, "two_stage": True, "epochs": 2}],
-    ids=["plain", "accumulation-two-stage"],
-)
-def test_resumed_run_equals_uninterrupted_run(tmp_path, overrides):
-    settings = _settings(**overrides)
+def _straight_and_interrupted(settings, state_dir):
+    """A run straight through, and the same run (same initial weights) interrupted after its first saved state:
+    the straight model, its history, the data, and the interrupted run's state in ``state_dir``."""
     torch.manual_seed(0)
     straight = tiny_bert_model()
     featurizer, split = _toy_split(straight)
@@ -59,17 +55,21 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, overrides):
 
     interrupted = tiny_bert_model()
     interrupted.load_state_dict(initial)
-    state_dir = tmp_path / "state"
     with pytest.raises(_Interrupted):
-        train(
-            interrupted,
-            _InterruptAfterFirstSave(featurizer, interrupted, state_dir),
-            split,
-            split,
-            settings,
-            _accuracy,
-            state_dir=state_dir,
-        )
+        wrapped = _InterruptAfterFirstSave(featurizer, interrupted, state_dir)
+        train(interrupted, wrapped, split, split, settings, _accuracy, state_dir=state_dir)
+    return straight, expected, featurizer, split
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"gradient_accumulation_steps": 2, "max_steps": 6, "eval_every_steps": 3, "two_stage": True, "epochs": 2}],
+    ids=["plain", "accumulation-two-stage"],
+)
+def test_resumed_run_equals_uninterrupted_run(tmp_path, overrides):
+    settings = _settings(**overrides)
+    state_dir = tmp_path / "state"
+    straight, expected, featurizer, split = _straight_and_interrupted(settings, state_dir)
 
     torch.manual_seed(123)  # a fresh process: other weights, other RNG; the state restores both
     resumed = tiny_bert_model()
@@ -87,18 +87,8 @@ def test_a_state_saved_before_the_kept_evaluation_rule_resumes_like_it_was_saved
     """States written before ``selection_tolerance`` and ``kept_last`` / ``kept_mean`` existed (they held one
     ``best_score``) resume: the new setting takes its default, the old score serves the rule it was saved under."""
     settings = _settings(select_by="mean")
-    torch.manual_seed(0)
-    straight = tiny_bert_model()
-    featurizer, split = _toy_split(straight)
-    initial = {name: tensor.clone() for name, tensor in straight.state_dict().items()}
-    expected = train(straight, featurizer, split, split, settings, _accuracy)
-
-    interrupted = tiny_bert_model()
-    interrupted.load_state_dict(initial)
     state_dir = tmp_path / "state"
-    with pytest.raises(_Interrupted):
-        wrapped = _InterruptAfterFirstSave(featurizer, interrupted, state_dir)
-        train(interrupted, wrapped, split, split, settings, _accuracy, state_dir=state_dir)
+    straight, expected, featurizer, split = _straight_and_interrupted(settings, state_dir)
     state = load_training_state(state_dir)
     del state["settings"]["selection_tolerance"]
     progress = state["progress"]
