@@ -112,6 +112,8 @@ class Setup:
     seed: int = 42
     budget_clock: str = "cpu"
     model: str = DEFAULT_BACKBONE
+    # The rule the recorded tables were run under, pinned so they stay comparable as the trainer's default moves.
+    select_by: str = "mean"
 
 
 def arm_settings(setup: Setup, arm: Arm, dataset_name: str) -> TrainingSettings:
@@ -124,6 +126,7 @@ def arm_settings(setup: Setup, arm: Arm, dataset_name: str) -> TrainingSettings:
         time_budget_minutes=setup.budget_minutes,
         seed=setup.seed,
         budget_clock=setup.budget_clock,
+        select_by=setup.select_by,
     )
     return replace(base, **arm.settings)
 
@@ -176,7 +179,7 @@ def run_dataset(name: str, setup: Setup, arms: list[str], results_dir: Path, sta
     path = results_dir / f"{name}.json"
     shared = asdict(setup)
     results = json.loads(path.read_text()) if path.is_file() else {}
-    if results and results["setup"] != shared:
+    if results and Setup(**results["setup"]) != setup:  # a field added since takes its default: its value then
         if not force:
             raise EpeeError(
                 f"{path} holds arms run with another setup ({results['setup']}); rerun with that setup to continue "

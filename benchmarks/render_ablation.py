@@ -18,6 +18,12 @@ FULL_SPLIT_DIR = Path(__file__).resolve().parent / "results" / "ablation-full"
 DATASET_ORDER = ("ddi", "chemprot", "hoc")
 TOLERANCE = 0.01  # one point of the task metric (metrics are fractions)
 CLOCKS = {"cpu": "CPU minutes (a paused or preempted run does not spend them)", "wall": "wall-clock minutes"}
+KEPT = {  # TrainingSettings.select_by, in words
+    "mean": "the best by mean dev metric over exits",
+    "last": "the best by the last exit's dev metric",
+    "mean_near_best_last": "the best by mean dev metric over exits among those whose last exit is within 1 point of "
+    "the best last exit so far",
+}
 
 WINNER_RULE = (
     "among the arms whose last-exit dev metric is within 1 point of the best arm's, the highest dev-calibrated "
@@ -110,7 +116,7 @@ def _section(title: str, results: Sequence[dict]) -> list[str]:
         f"Every arm trains {first['model']} from the same seed ({first['seed']}) on the same seeded rows (sizes "
         f"below) and batches (batch {first['batch_size']}, a linear schedule over {first['epochs']} epochs), for the "
         f"same budget of {first['budget_minutes']:g} {CLOCKS[first['budget_clock']]} of one thread, with the dev "
-        "evaluations inside it; the kept evaluation is the best by mean dev metric over exits. Each arm is "
+        f"evaluations inside it; the kept evaluation is {KEPT[first.get('select_by', 'mean')]}. Each arm is "
         "calibrated on dev with the suite's rule (fastest policy setting within 1 point of the arm's last exit "
         "on dev) and that choice is applied to test, which only reports.",
         "",

@@ -1,5 +1,6 @@
 """The ablation's winner is named from dev figures by the stated rule, and its table shows what the JSON holds."""
 
+from benchmarks.ablation import ARMS, Setup, arm_settings
 from benchmarks.render_ablation import (
     WINNER_RULE,
     ablation_section,
@@ -106,3 +107,19 @@ def test_a_reference_arm_is_shown_and_measured_against_but_never_a_candidate():
     assert "--datasets chemprot --arms asc,last_heavy,single_exit --max-train 4000 --budget-minutes 3 " in text
     assert "Last exit on dev against single_exit (points): asc -5.0, last_heavy -2.0." in text
     assert "| single_exit | an arm | 10 (time_budget) | 50.0 45.0 | 47.5 | 45.0 (reference) | - |" in text
+
+
+def test_the_section_names_the_kept_evaluation_rule_the_arms_ran_under():
+    arms = {"asc": _arm(0.80, 1.2)}
+    recorded_before_the_field = "\n".join(ablation_section([_result(arms)]))
+    assert "the kept evaluation is the best by mean dev metric over exits." in recorded_before_the_field
+    result = _result(arms)
+    result["setup"]["select_by"] = "last"
+    assert "the kept evaluation is the best by the last exit's dev metric." in "\n".join(ablation_section([result]))
+
+
+def test_arms_recorded_before_the_selection_rule_was_pinned_continue_under_the_rule_they_ran_under():
+    recorded = _result({})["setup"]
+    assert "select_by" not in recorded
+    assert Setup(**recorded) == Setup(sizes={"train": 4000}, budget_minutes=3.0, model="m", select_by="mean")
+    assert arm_settings(Setup(**recorded), ARMS["asc"], "ddi").select_by == "mean"
