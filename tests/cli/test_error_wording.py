@@ -18,8 +18,9 @@ ROWS = "text,label\n" + "".join(f"note {n},{'yes' if n % 2 else 'no'}\n" for n i
         (["--max-length", "0"], "--max-length must be at least 1 token", "max_length"),
         (["--time-budget-minutes", "0"], "--time-budget-minutes must be positive", "time_budget_minutes"),
         (["--select-by", "best"], "--select-by 'best' is unknown; use one of", "select_by"),
+        (["--depth-weights", "deep"], "must be one of asc, asc_last_half, uniform or numbers", "depth_weights"),
     ],
-    ids=["max-steps", "first-exit-layer", "max-length", "time-budget", "select-by"],
+    ids=["max-steps", "first-exit-layer", "max-length", "time-budget", "select-by", "depth-weights"],
 )
 def test_train_errors_name_the_options_typed(tmp_path, arguments, said, not_said):
     data = tmp_path / "notes.csv"

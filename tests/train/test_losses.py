@@ -12,6 +12,9 @@ from epee.train.settings import TrainingSettings
 def test_asc_weights_are_i_over_sum_i():
     torch.testing.assert_close(depth_weights("asc", 3), torch.tensor([1 / 6, 2 / 6, 3 / 6]))
     torch.testing.assert_close(depth_weights("uniform", 2), torch.tensor([0.5, 0.5]))
+    torch.testing.assert_close(depth_weights("asc_last_half", 6), torch.tensor([1, 2, 3, 4, 5, 15]) / 30)
+    torch.testing.assert_close(depth_weights("asc_last_half", 2), torch.tensor([0.5, 0.5]))
+    torch.testing.assert_close(depth_weights("asc_last_half", 1), torch.tensor([1.0]))
     torch.testing.assert_close(depth_weights([1.0, 3.0], 2), torch.tensor([0.25, 0.75]))
     with pytest.raises(ValueError, match="Got 3 depth weights for a model with 2 exits"):
         depth_weights([1.0, 1.0, 1.0], 2)

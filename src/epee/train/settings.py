@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from epee.errors import EpeeError
 from epee.train.precision import PRECISIONS
 
-DEPTH_WEIGHTINGS = ("asc", "uniform")
+DEPTH_WEIGHTINGS = ("asc", "asc_last_half", "uniform")
 CLASS_WEIGHTINGS = ("none", "balanced")
 SELECTION = ("mean", "last", "mean_near_best_last")
 BUDGET_CLOCKS = ("wall", "cpu")
@@ -17,8 +17,9 @@ BUDGET_CLOCKS = ("wall", "cpu")
 class TrainingSettings:
     """How to train a multi-exit model.
 
-    ``depth_weights``: ``"asc"`` weighs exit i by i / sum(i) (PABEE, EPEE), ``"uniform"`` equally,
-    or an explicit tuple (one weight per exit). ``class_weighting="balanced"`` counters the
+    ``depth_weights``: ``"asc"`` weighs exit i by i / sum(i) (PABEE, EPEE), ``"asc_last_half"`` puts half
+    the loss on the last exit and ``"asc"`` over the rest, ``"uniform"`` weighs all equally, or an explicit
+    tuple (one weight per exit). ``class_weighting="balanced"`` counters the
     collapse of shallow exits to the majority class on imbalanced clinical labels (see DESIGN.md).
     ``distill_weight`` > 0 adds self-distillation of every earlier exit from the last one.
     ``earlier_exit_gradient`` < 1 scales the gradient the exits before the last send into the backbone

@@ -16,6 +16,7 @@ from epee.errors import EpeeError
 from epee.table import to_rich
 from epee.train.precision import PRECISIONS
 from epee.train.settings import (
+    DEPTH_WEIGHTINGS,
     FINE_TUNING_EPOCHS,
     FULL_FINE_TUNING_LEARNING_RATE,
     PEFT_LEARNING_RATE,
@@ -93,7 +94,11 @@ def train(
         float, typer.Option(help="Learning rate of the exit heads.", rich_help_panel=_TRAINING)
     ] = TRAINING.head_learning_rate,
     depth_weights: Annotated[
-        str, typer.Option(help="asc, uniform, or comma-separated weights per exit.", rich_help_panel=_TRAINING)
+        str,
+        typer.Option(
+            help="asc, asc_last_half (half the loss on the last exit), uniform, or comma-separated weights per exit.",
+            rich_help_panel=_TRAINING,
+        ),
     ] = str(TRAINING.depth_weights),
     class_weighting: Annotated[
         str, typer.Option(help="balanced or none.", rich_help_panel=_TRAINING)
@@ -245,11 +250,12 @@ def stop_text(history, settings: dict) -> str:
 
 
 def _depth_weights(value: str) -> str | tuple[float, ...]:
-    if value in ("asc", "uniform"):
+    if value in DEPTH_WEIGHTINGS:
         return value
     try:
         return tuple(float(part) for part in value.split(","))
     except ValueError:
         raise EpeeError(
-            f"--depth-weights must be asc, uniform or numbers separated by commas, got {value!r}."
+            f"--depth-weights must be one of {', '.join(DEPTH_WEIGHTINGS)} or numbers separated by commas, "
+            f"got {value!r}."
         ) from None
