@@ -175,7 +175,9 @@ def _setup_table(results: Sequence[dict]) -> str:
                 result["metric"],
                 sizes,
                 f"{result['model']}, max length {plan['max_length']} ({plan['truncation']})",
-                f"{training['steps']} steps, {training['seconds']:.0f} s (lr {plan['learning_rate']:g})"
+                f"{training['steps']} steps, {training['seconds']:.0f} s (lr {plan['learning_rate']:g}"
+                + (f", depth weights {weights}" if (weights := plan.get("depth_weights", "asc")) != "asc" else "")
+                + ")"
                 + (
                     f"; full train split, ended by {training['stopped_by']}"
                     if training.get("full_training_set")

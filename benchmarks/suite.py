@@ -75,6 +75,7 @@ class Plan:
     learning_rate: float = 1e-3
     head_learning_rate: float = 3e-3
     peft: str | None = "lora"  # None: full fine-tuning
+    depth_weights: str = "asc"  # TrainingSettings.depth_weights
 
 
 SENTENCES = {"train": 2000, "dev": 1000, "test": 1500}
@@ -129,6 +130,7 @@ def training_settings(plan: Plan, training: Training, seed: int) -> TrainingSett
         batch_size=plan.batch_size,
         learning_rate=plan.learning_rate,
         head_learning_rate=plan.head_learning_rate,
+        depth_weights=plan.depth_weights,
         time_budget_minutes=training.budget_minutes,
         seed=seed,
         budget_clock=training.budget_clock,
