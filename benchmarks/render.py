@@ -330,7 +330,8 @@ def _dataset_section(result: dict, heading: str | None = None) -> list[str]:
 
 def _single_exit_line(result: dict, baseline: dict) -> str:
     """The plain fine-tune beside the multi-exit model's training: when each stopped and why, so a gap between
-    them can be read against how long each trained."""
+    them can be read against how long each trained. A baseline carried over from an earlier run (one exit trains
+    the same under every depth weighting) names where it came from."""
     ours, theirs = result["training"], baseline["training"]
     trained = (
         f" ({theirs['steps']} steps, ended by {theirs['stopped_by']}; the multi-exit model {ours['steps']} steps, "
@@ -338,9 +339,10 @@ def _single_exit_line(result: dict, baseline: dict) -> str:
         if "steps" in theirs
         else ""
     )
+    carried = f" Carried over from {baseline['carried_over_from']}." if "carried_over_from" in baseline else ""
     return (
         f"Single-exit fine-tune{trained}: dev {_points(baseline['dev_metric'])}, "
-        f"test {_points(baseline['test_metric'])}."
+        f"test {_points(baseline['test_metric'])}.{carried}"
     )
 
 

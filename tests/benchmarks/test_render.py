@@ -94,17 +94,20 @@ def test_the_single_exit_baseline_is_shown_and_compared():
     result["training"]["stopped_by"] = "epochs"
     other = _result(policies, last=0.80) | {"dataset": "hoc"}
     other["single_exit_baseline"] = {"dev_metric": 0.83, "test_metric": 0.7950, "training": {}}
-    markdown = render([result, other])
+    carried = _result(policies, last=0.80) | {"dataset": "chemprot"}
+    carried["single_exit_baseline"] = {"dev_metric": 0.5, "test_metric": 0.6, "training": {}, "carried_over_from": "x"}
+    markdown = render([result, other, carried])
     assert "| ddi | 80.00 | 81.20 | epee |" in markdown
     assert (
-        "Last exit against the single-exit fine-tune (test points): ddi -1.20; hoc +0.50; within 1 point on 1 of 2."
-        in markdown
+        "Last exit against the single-exit fine-tune (test points): ddi -1.20; hoc +0.50; chemprot +20.00; "
+        "within 1 point on 2 of 3." in markdown
     )
     assert (
         "Single-exit fine-tune (2 steps, ended by early_stopping; the multi-exit model 3 steps, ended by epochs): "
         "dev 83.00, test 81.20." in markdown
     )
     assert "Single-exit fine-tune: dev 83.00, test 79.50." in markdown  # a baseline that recorded no training
+    assert "Single-exit fine-tune: dev 50.00, test 60.00. Carried over from x." in markdown
 
 
 def test_another_backbone_gets_its_own_section_and_stays_out_of_the_default_counts():
