@@ -52,6 +52,7 @@ from epee.tasks.degeneracy import majority_predictions
 from epee.tasks.metrics import binary_auc, metric_for, metrics_beside
 from epee.train import TrainingSettings
 from epee.train.settings import BUDGET_CLOCKS
+from epee.train.trainer import changed_settings
 from epee.workflow.assessment import assess_on_test, calibrate_on_dev
 from epee.workflow.fit import SCRATCH_LAYERS, build_image_model, build_text_model, holds_images, train_on_dataset
 
@@ -145,7 +146,8 @@ def trained_model(
     dataset, plan: Plan, settings: TrainingSettings, *, single_exit: bool, checkpoint: Path | None
 ) -> MultiExitModel:
     """A model trained with ``settings``; with a ``checkpoint`` path, the one saved there by an earlier run
-    when that run had at least this budget, else trained and saved there.
+    when that run had at least this budget, else trained and saved there. A saved model trained with other
+    settings (a plan's depth weights changed since, say) is refused rather than reported under the new plan.
 
     Training keeps its resumable state in ``<checkpoint>.train-state``: an interrupted run resumes from it,
     and a run given a larger budget (or more patience) than the saved model had continues where that one stopped.
@@ -154,6 +156,11 @@ def trained_model(
     state_dir = None if checkpoint is None else checkpoint.with_name(checkpoint.name + ".train-state")
     if checkpoint is not None and (checkpoint / "epee_config.json").is_file():
         saved = MultiExitModel.from_pretrained(checkpoint)
+        if changed := changed_settings(settings, saved.config.training["settings"]):
+            raise EpeeError(
+                f"{checkpoint} holds a model trained with other settings ({', '.join(changed)}) than the plan's; "
+                "remove it or use another --checkpoints directory."
+            )
         if not _given_more_time(saved, settings, state_dir):
             logger.info("%s: reusing the model saved in %s.", dataset.name, checkpoint)
             return saved

@@ -166,6 +166,14 @@ RESUMABLE_CHANGES = ("time_budget_minutes", "save_every_minutes", "budget_clock"
 gain on dev, and how often it saves (states saved before ``budget_clock`` existed then resume too)."""
 
 
+def changed_settings(settings: TrainingSettings, saved: dict) -> list[str]:
+    """The settings, but for :data:`RESUMABLE_CHANGES`, in which ``saved`` (a run's recorded settings) differs from
+    ``settings``: a state or a model saved under any of them is another run's, not one to continue or reuse."""
+    ours = {key: value for key, value in asdict(settings).items() if key not in RESUMABLE_CHANGES}
+    theirs = asdict(TrainingSettings()) | saved  # settings added since take their defaults
+    return sorted(key for key in ours if ours[key] != theirs.get(key))
+
+
 def train(
     model: MultiExitModel,
     featurizer,
@@ -232,11 +240,7 @@ class _Loop:
         self.last_save = self.last_evaluation = time.monotonic()
 
     def _restore(self, saved: dict) -> None:
-        ours = {key: value for key, value in asdict(self.settings).items() if key not in RESUMABLE_CHANGES}
-        saved_settings = asdict(TrainingSettings()) | saved["settings"]  # settings added since take their defaults
-        theirs = {key: value for key, value in saved_settings.items() if key not in RESUMABLE_CHANGES}
-        if ours != theirs:
-            changed = sorted(key for key in ours if ours[key] != theirs.get(key))
+        if changed := changed_settings(self.settings, saved["settings"]):
             raise EpeeError(
                 f"The training state in {self.state_dir} was saved with other settings ({', '.join(changed)}); "
                 "resume with the settings it was started with, or start a new run in another directory."
