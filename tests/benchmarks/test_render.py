@@ -77,6 +77,13 @@ def test_rendered_summary_states_the_counts():
     assert render([result]) == markdown  # deterministic
 
 
+def test_the_setup_table_names_depth_weights_other_than_asc():
+    result = _result([_policy("epee", 0.795, 1.8), _policy("patience", 0.80, 1.5), _policy("entropy", 0.78, 3.0)])
+    assert "3 steps, 1 s (lr 0.001) |" in render([result])  # asc: nothing said
+    result["plan"]["depth_weights"] = "asc_last_half"
+    assert "3 steps, 1 s (lr 0.001, depth weights asc_last_half) |" in render([result])
+
+
 def test_a_recorded_dev_selection_is_read_as_recorded():
     """The suite records the point calibration stored (``selected_on_dev``, degenerate settings left out);
     the table shows that policy even where re-selecting from the per-policy rows would pick another."""
